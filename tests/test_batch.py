@@ -1,0 +1,103 @@
+"""The vectorised batch core equals the single-buffer core, one span at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import reference_checksum
+from hypothesis import given
+from hypothesis import strategies as st
+
+import vxsum
+
+
+@given(st.lists(st.binary(max_size=3000), max_size=40))
+def test_batch_of_buffers_equals_one_by_one(buffers: list[bytes]) -> None:
+    got = vxsum.checksums(buffers)
+    assert got.dtype == np.uint16
+    assert got.tolist() == [reference_checksum(b) for b in buffers]
+    assert vxsum.ones_sums(buffers).tolist() == [vxsum.ones_sum(b) for b in buffers]
+
+
+@st.composite
+def spans(draw: st.DrawFn) -> tuple[bytes, list[int], list[int]]:
+    data = draw(st.binary(min_size=1, max_size=5000))
+    n = draw(st.integers(0, 30))
+    offsets = [draw(st.integers(0, len(data))) for _ in range(n)]
+    lengths = [draw(st.integers(0, len(data) - o)) for o in offsets]
+    return data, offsets, lengths
+
+
+@given(spans(), st.integers(0, 7))
+def test_spans_at_any_offset_in_any_order(
+    case: tuple[bytes, list[int], list[int]], lead: int
+) -> None:
+    data, offsets, lengths = case
+    expected = [reference_checksum(data[o : o + n]) for o, n in zip(offsets, lengths, strict=True)]
+    assert vxsum.checksums(data, offsets, lengths).tolist() == expected
+    # The same through a view that starts at an unaligned address.
+    shifted = memoryview(bytes(lead) + data)[lead:]
+    assert vxsum.checksums(shifted, offsets, lengths).tolist() == expected
+    as_array = np.frombuffer(data, dtype=np.uint8)
+    assert vxsum.checksums(as_array, np.array(offsets), np.array(lengths)).tolist() == expected
+
+
+@given(spans(), st.data())
+def test_initial_values_per_span(
+    case: tuple[bytes, list[int], list[int]], draw: st.DataObject
+) -> None:
+    data, offsets, lengths = case
+    initial = [draw.draw(st.integers(0, 2**20)) for _ in offsets]
+    got = vxsum.checksums(data, offsets, lengths, initial=initial)
+    expected = [
+        vxsum.checksum(data[o : o + n], i)
+        for o, n, i in zip(offsets, lengths, initial, strict=True)
+    ]
+    assert got.tolist() == expected
+
+
+def test_scalar_initial_and_negative_zero() -> None:
+    # 0xFFFF as initial is -0: with empty data the sum stays -0, the checksum +0.
+    assert vxsum.checksums([b"", b"\x00\x00"], initial=0xFFFF).tolist() == [0, 0]
+    assert vxsum.checksums([b"", b"\x00\x00"]).tolist() == [0xFFFF, 0xFFFF]
+    assert vxsum.ones_sums([b"\xff\xff" * 5000]).tolist() == [0xFFFF]
+
+
+def test_spans_longer_than_the_vector_limit() -> None:
+    rng = np.random.default_rng(5)
+    big = rng.integers(0, 256, size=600_001, dtype=np.uint8).tobytes()
+    got = vxsum.checksums(big, [0, 1, 3], [600_001, 600_000, 100])
+    assert got.tolist() == [
+        vxsum.checksum(big),
+        vxsum.checksum(big[1:]),
+        vxsum.checksum(big[3:103]),
+    ]
+
+
+def test_many_packets_in_one_buffer_cross_chunk_boundaries() -> None:
+    rng = np.random.default_rng(6)
+    sizes = rng.choice(np.array([66, 150, 1450]), size=20_000, p=[0.4, 0.3, 0.3])
+    buf = rng.integers(0, 256, size=int(sizes.sum()) + 3, dtype=np.uint8).tobytes()
+    offsets = np.concatenate(([3], 3 + np.cumsum(sizes)[:-1]))
+    got = vxsum.checksums(buf, offsets, sizes)
+    picks = rng.integers(0, len(sizes), 300)
+    for k in picks:
+        o, n = int(offsets[k]), int(sizes[k])
+        assert got[k] == reference_checksum(buf[o : o + n])
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match=r"span 1 .*outside"):
+        vxsum.checksums(b"abcd", [0, 3], [2, 2])
+    with pytest.raises(ValueError):
+        vxsum.checksums(b"abcd", [-1], [1])
+    with pytest.raises(TypeError):
+        vxsum.checksums(b"abcd")
+    with pytest.raises(TypeError):
+        vxsum.checksums(b"abcd", [0])
+    with pytest.raises(ValueError):
+        vxsum.checksums(b"abcd", [0, 1], [1, 1], initial=[1, 2, 3])
+    with pytest.raises(ValueError):
+        vxsum.checksums(b"abcd", [0], [1], initial=-1)
+    assert vxsum.checksums([]).tolist() == []
+    assert vxsum.checksums(b"", [], []).tolist() == []
