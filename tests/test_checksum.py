@@ -202,3 +202,11 @@ def test_ipv6_length_is_a_32_bit_value() -> None:
 def test_large_random_buffers_match_reference(size: int, rnd: random.Random) -> None:
     data = rnd.randbytes(size)
     assert vxsum.checksum(data) == reference_checksum(data) == dpkt.in_cksum(data)
+
+
+def test_numpy_path_does_not_overflow_32_bits() -> None:
+    # 0xFFFFFFFF words: numpy must accumulate uint32 in 64 bits for this to be right.
+    data = b"\xff" * (NUMPY_MIN_BYTES * 64)
+    assert vxsum.checksum(data) == reference_checksum(data) == 0
+    data = b"\xff\xff\xff\xfe" * (NUMPY_MIN_BYTES * 16)
+    assert vxsum.checksum(data) == reference_checksum(data)

@@ -64,8 +64,9 @@ Address: TypeAlias = (
 NUMPY_MIN_BYTES = 1024
 """Buffers of at least this many bytes are summed with numpy, smaller ones with int."""
 
-_U64 = np.uint64
+_LE_U32 = np.dtype("<u4")
 _reduce = np.add.reduce
+_frombuffer = np.frombuffer
 
 
 def fold(value: int) -> int:
@@ -118,7 +119,7 @@ def _sum_mod(data: Buffer) -> tuple[int, bool]:
     # (RFC 1071 section 2 (B)). Swapping the bytes of a 16-bit value multiplies it by
     # 256 modulo 0xFFFF.
     words = n >> 2
-    le = int(_reduce(np.frombuffer(flat, "<u4", count=words), dtype=_U64))
+    le = int(_reduce(_frombuffer(flat, _LE_U32, count=words)))  # numpy sums uint32 in uint64
     le += int.from_bytes(flat[words << 2 :], "little")
     return (le % 0xFFFF << 8) % 0xFFFF, le != 0
 
