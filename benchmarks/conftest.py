@@ -7,25 +7,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from workloads import Batch, CLoop
 
 HERE = Path(__file__).parent
 BATCH_PACKETS = int(os.environ.get("VXSUM_BENCH_PACKETS", "1000000"))
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Packets of 66 B (40%), 150 B (30%) and 1450 B (30%) back to back in one buffer."""
-
-    buffer: bytes
-    offsets: npt.NDArray[np.int64]
-    lengths: npt.NDArray[np.int64]
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +28,6 @@ def batch() -> Batch:
     offsets = np.zeros(BATCH_PACKETS, dtype=np.int64)
     np.cumsum(lengths[:-1], out=offsets[1:])
     return Batch(buffer, offsets, lengths)
-
-
-CLoop = Callable[[bytes, npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.uint16]]
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import dpkt
 import numpy as np
 import pytest
-from conftest import Batch, CLoop
 from pytest_benchmark.fixture import BenchmarkFixture
 from scapy.utils import checksum as scapy_checksum
+from workloads import Batch, CLoop
 
 import vxsum
 

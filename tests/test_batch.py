@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import reference_checksum
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import reference_checksum
 
 import vxsum
 

@@ -8,9 +8,9 @@ import random
 import dpkt
 import numpy as np
 import pytest
-from conftest import reference_checksum, reference_sum
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import reference_checksum, reference_sum
 from scapy.utils import checksum as scapy_checksum
 
 import vxsum
