@@ -44,6 +44,7 @@ __all__ = [
     "fold",
     "ones_add",
     "ones_sum",
+    "pseudo_header_sum",
     "pseudo_header_sum_v4",
     "pseudo_header_sum_v6",
     "update16",
@@ -216,6 +217,13 @@ def pseudo_header_sum_v6(src: Address, dst: Address, next_header: int, length: i
         raise ValueError(f"next header {next_header} or length {length} out of range")
     x = int.from_bytes(_packed(src, 16) + _packed(dst, 16), "big")
     return fold(x + (length >> 16) + (length & 0xFFFF) + next_header)
+
+
+def pseudo_header_sum(src: bytes, dst: bytes, proto: int, length: int) -> int:
+    """:func:`pseudo_header_sum_v4` or :func:`pseudo_header_sum_v6`, by packed address size."""
+    if len(src) == 16:
+        return pseudo_header_sum_v6(src, dst, proto, length)
+    return pseudo_header_sum_v4(src, dst, proto, length)
 
 
 # --- incremental update (RFC 1624) ----------------------------------------------------
