@@ -154,8 +154,12 @@ def _outer_l4(frame: bytes) -> int:
     return ETH_HEADER + (40 if frame[ETH_HEADER] >> 4 == 6 else 20)
 
 
-def _receive(frame: bytes, trusted: bool) -> Fate:
-    """Node B: outer UDP check, then the inner L4 check (``udp_queue_rcv_one_skb``, TCP/UDP rcv)."""
+def _receive(frame: bytes, trusted: bool, zero_csum6_rx: bool = False) -> Fate:
+    """Node B: outer UDP check, then the inner L4 check (``udp_queue_rcv_one_skb``, TCP/UDP rcv).
+
+    ``zero_csum6_rx`` is the VXLAN device's ``udp6zerocsumrx``: whether a zero outer
+    checksum over IPv6 is accepted (RFC 6935/6936); without it the packet is dropped.
+    """
     if trusted:
         return Fate(True, reason="arrived CHECKSUM_PARTIAL over veth: trusted, never checked")
     l4 = _outer_l4(frame)
@@ -164,7 +168,7 @@ def _receive(frame: bytes, trusted: bool) -> Fate:
     src, dst = (ip[8:24], ip[24:40]) if v6 else (ip[12:16], ip[16:20])
     udp = frame[l4:]
     if udp[6:8] == b"\x00\x00":
-        if v6:
+        if v6 and not zero_csum6_rx:
             return Fate(False, "Udp6InErrors", "zero UDP checksum over IPv6")
     elif checksum(udp, pseudo_header_sum(src, dst, 17, len(udp))) != 0:
         return Fate(False, "Udp6InCsumErrors" if v6 else "UdpInCsumErrors", "outer UDP checksum")
