@@ -46,8 +46,8 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy --strict vxsum
 
 pytest: $(VENV)/.installed-test
-	VXSUM_BENCH_PACKETS=20000 $(BIN)/python -m pytest tests benchmarks vxsum README.md docs \
-	  --doctest-modules --doctest-glob="*.md" --benchmark-disable -q
+	$(BIN)/python -m pytest --doctest-modules --doctest-glob="*.md" vxsum README.md docs -q
+	VXSUM_BENCH_PACKETS=20000 $(BIN)/python -m pytest tests benchmarks --benchmark-disable -q
 
 bench: $(VENV)/.installed-test
 	VXSUM_BENCH_PACKETS=$(BENCH_PACKETS) $(BIN)/python -m pytest benchmarks \
