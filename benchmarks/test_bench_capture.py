@@ -1,0 +1,81 @@
+"""Capture reading speed: vxsum.capture against dpkt.pcap.Reader and a plain struct loop.
+
+The file holds VXLAN-sized frames (the checksum benchmark's 66/150/1450-byte packets plus
+50 bytes of VXLAN encapsulation): 116 B (40%), 200 B (30%) and 1500 B (30%). Its size
+is VXSUM_BENCH_PACKETS records (`make test` runs each benchmark once on 20,000).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import dpkt
+import numpy as np
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from vxsum.capture import CaptureReader, read_batches
+
+PACKETS = int(os.environ.get("VXSUM_BENCH_PACKETS", "1000000"))
+_RECORD = struct.Struct("<IIII")
+
+
+@pytest.fixture(scope="session")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A little-endian microsecond pcap of PACKETS frames, written in one go."""
+    rng = np.random.default_rng(7)
+    lengths = rng.choice(np.array([116, 200, 1500]), size=PACKETS, p=[0.4, 0.3, 0.3])
+    payload = rng.integers(0, 256, size=1500, dtype=np.uint8).tobytes()
+    parts = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for i, n in enumerate(lengths.tolist()):
+        parts.append(_RECORD.pack(1_700_000_000 + i // 1000, i % 1000, n, n))
+        parts.append(payload[:n])
+    path = tmp_path_factory.mktemp("bench") / "vxlan-sized.pcap"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def vxsum_batches(path: Path) -> int:
+    """Records found, as batches: what the analysis uses."""
+    return sum(len(batch) for batch in read_batches(path))
+
+
+def vxsum_records(path: Path) -> int:
+    """Records one by one (CaptureRecord objects with memoryview data)."""
+    with CaptureReader(path) as reader:
+        return sum(1 for _ in reader)
+
+
+def dpkt_reader(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(1 for _ in dpkt.pcap.Reader(f))
+
+
+def struct_loop(path: Path) -> int:
+    """The plainest honest reader: the whole file in memory, one unpack per record."""
+    data = path.read_bytes()
+    unpack, pos, n, end = _RECORD.unpack_from, 24, 0, len(data)
+    while pos + 16 <= end:
+        _sec, _frac, caplen, _wirelen = unpack(data, pos)
+        pos += 16 + caplen
+        n += 1
+    return n
+
+
+READERS = {  # benchmarks/report.py takes "vxsum" as the base of its ratios
+    "vxsum": vxsum_batches,
+    "vxsum-records": vxsum_records,
+    "dpkt": dpkt_reader,
+    "struct-loop": struct_loop,
+}
+
+
+# Test ids end in the size, as in test_bench_checksum.py, for benchmarks/report.py.
+@pytest.mark.parametrize("impl", list(READERS), ids=[f"{k}-{PACKETS}" for k in READERS])
+def test_read_pcap(benchmark: BenchmarkFixture, capture: Path, impl: str) -> None:
+    benchmark.group = f"read pcap ({PACKETS} records, {capture.stat().st_size >> 20} MiB)"
+    benchmark.extra_info["records"] = PACKETS
+    benchmark.extra_info["bytes"] = capture.stat().st_size
+    assert benchmark.pedantic(READERS[impl], args=(capture,), rounds=3) == PACKETS
