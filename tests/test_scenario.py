@@ -118,3 +118,17 @@ def test_without_random_fully_the_second_masquerade_is_the_identity() -> None:
 def test_same_seed_same_packets() -> None:
     c = Cluster.flannel("5.4.40", "1.18.5", udp_csum=False)
     assert [p.wire for p in run(c, seed=3).packets] == [p.wire for p in run(c, seed=3).packets]
+
+
+def test_ipv6_underlay() -> None:
+    """real-kernel-lab.md: over IPv6 the same mechanism shows up as Udp6InCsumErrors."""
+    v6 = {"node_a": "2001:db8:7::1", "node_b": "2001:db8:7::2"}
+    broken = run(Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False, **v6))
+    assert broken.delivered_at == 1.0
+    assert broken.packets[0].fate.counter == "Udp6InCsumErrors"
+    assert broken.packets[0].wire[12:14] == b"\x86\xdd"
+    zero = run(Cluster.flannel("6.18", "1.18.5", udp_csum=False, underlay_tx_csum=False, **v6))
+    assert zero.delivered_at == 0.0  # udp6zerocsumtx/rx: 0 stays 0 and is accepted
+    pre_fix = run(Cluster.flannel("5.4.40", "1.18.5", udp_csum=False, txrehash=False, **v6))
+    assert pre_fix.packets[0].wire[14 + 40 + 6 : 14 + 40 + 8] == b"\xff\xff"
+    assert pre_fix.delivered_at == 63.0

@@ -92,8 +92,9 @@ class Cluster:
     underlay_is_veth: bool = False  # a veth never fills a pending checksum
     txrehash: bool = True
     udp_route_offload: bool | None = None  # None: the underlay's offload (the VIP route)
-    node_a: str = "198.18.0.1"
+    node_a: str = "198.18.0.1"  # underlay addresses: IPv4 or IPv6
     node_b: str = "198.18.0.2"
+    client: str = "198.18.0.1"  # the host process's (IPv4) source address on node A
     vxlan_a: str = "100.96.0.0"
     service: tuple[str, int] = ("100.100.0.10", 53)
     backend: tuple[str, int] = ("100.96.1.2", 53)
@@ -199,13 +200,13 @@ def run(cluster: Cluster, proto: str = "tcp", attempts: int = 8, seed: int = 0) 
     for n, t in enumerate(SYN_RETRIES[:attempts]):
         first = n == 0
         if proto == "tcp":
-            skb = tcp_segment(cluster.node_a, vip, 40000, vport, ident=n)
+            skb = tcp_segment(cluster.client, vip, 40000, vport, ident=n)
             if n and cluster.txrehash:
                 flow_hash = rng.getrandbits(32)  # sk_rethink_txhash on retransmission
         else:
             offload = cluster.udp_route_offload
             skb = udp_datagram(
-                cluster.node_a,
+                cluster.client,
                 vip,
                 40000,
                 vport,
@@ -265,7 +266,7 @@ def run(cluster: Cluster, proto: str = "tcp", attempts: int = 8, seed: int = 0) 
         sender = outer.data
         trusted = cluster.underlay_is_veth and outer.ip_summed == IpSummed.PARTIAL
         wire = sender if cluster.underlay_is_veth else fill_pending(outer).data
-        fate = _receive(wire, trusted)
+        fate = _receive(wire, trusted, zero_csum6_rx=not cluster.outer_udp_csum)
         result.packets.append(PacketTrace(t, data, sender, wire, new_sport is not None, fate))
         if fate.delivered:
             break
