@@ -43,6 +43,9 @@ __all__ = ["SYN_RETRIES", "Cluster", "Fate", "KubeProxy", "PacketTrace", "Scenar
 
 MASQ_MARK = 0x4000
 UDP_UNREPLIED_TIMEOUT = 30.0
+# MASQUERADE --random-fully without a port range: 1024-65535 for ports above 1023
+# (nf_nat_l4proto_unique_tuple); the lab saw outer ports such as 2957 and 7713.
+MASQ_PORTS = (1024, 65536)
 SYN_RETRIES = (0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 127.0)
 # PR 92035 (unmark before masquerade) shipped in these patch releases.
 _PR92035 = {(1, 16): 13, (1, 17): 9, (1, 18): 6}
@@ -192,7 +195,7 @@ def run(cluster: Cluster, proto: str = "tcp", attempts: int = 8, seed: int = 0) 
     rng = random.Random(seed)
     result = Scenario(cluster, proto)
     k = cluster.kernel
-    masq_port = rng.randrange(32768, 61000)
+    masq_port = rng.randrange(*MASQ_PORTS)
     flow_hash = rng.getrandbits(32)
     outer_ct: dict[int, tuple[float, int | None]] = {}  # sport -> (last seen, new sport)
     vip, vport = cluster.service
@@ -251,23 +254,25 @@ def run(cluster: Cluster, proto: str = "tcp", attempts: int = 8, seed: int = 0) 
         seen = outer_ct.get(sport)
         if seen is None or t - seen[0] > UDP_UNREPLIED_TIMEOUT:
             masq = outer.mark & MASQ_MARK and cluster.kube_proxy.random_fully
-            new_sport = rng.randrange(32768, 61000) if masq else None
+            new_sport = rng.randrange(*MASQ_PORTS) if masq else None
         else:
             new_sport = seen[1]
         outer_ct[sport] = (t, new_sport)
-        if new_sport is not None:
+        natted = False
+        if new_sport is not None:  # the same port by chance is the identity: no manip
             ip = outer.data[ETH_HEADER:]
-            rewritten = nat_rewrite(
+            done = nat_rewrite(
                 ip, Manip.SRC, kernel=k, ip_summed=outer.ip_summed, new_port=new_sport
-            ).packet
-            outer = replace(outer, data=outer.data[:ETH_HEADER] + rewritten)
+            )
+            natted = done.manipulated
+            outer = replace(outer, data=outer.data[:ETH_HEADER] + done.packet)
         if not cluster.underlay_tx_csum:
             outer = fill_pending(outer)  # skb_checksum_help, before the tap
         sender = outer.data
         trusted = cluster.underlay_is_veth and outer.ip_summed == IpSummed.PARTIAL
         wire = sender if cluster.underlay_is_veth else fill_pending(outer).data
         fate = _receive(wire, trusted, zero_csum6_rx=not cluster.outer_udp_csum)
-        result.packets.append(PacketTrace(t, data, sender, wire, new_sport is not None, fate))
+        result.packets.append(PacketTrace(t, data, sender, wire, natted, fate))
         if fate.delivered:
             break
     return result
