@@ -55,6 +55,10 @@ bench: $(VENV)/.installed-test
 	  --benchmark-json=benchmarks/last-run.json -q
 	$(BIN)/python benchmarks/report.py benchmarks/last-run.json
 
+# A longer fuzz run of the frame parser (hypothesis, many examples): see fuzz/fuzz_parse.py.
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python fuzz/fuzz_parse.py
+
 docs: $(VENV)/.installed-docs
 	$(BIN)/sphinx-build -q -W -b html docs docs/_build/html
 	@echo "docs/_build/html/index.html"

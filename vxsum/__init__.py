@@ -5,12 +5,23 @@ The public API lives here; submodules are implementation detail unless documente
 * checksum core (:mod:`vxsum.checksum`): :func:`checksum`, :func:`ones_sum`,
   :func:`verify`, pseudo-header sums and RFC 1624 incremental updates;
 * batch core (:mod:`vxsum.batch`): :func:`checksums` and :func:`ones_sums` for many
-  packets at once.
+  packets at once;
+* frames (:mod:`vxsum.parse`): :func:`parse` turns one captured frame into a
+  :class:`Frame` of headers (:mod:`vxsum.layers`, :mod:`vxsum.ip`,
+  :mod:`vxsum.transport`, :mod:`vxsum.tunnels`; the common ones re-exported here)
+  and :class:`ChecksumField` records, configured by :class:`ParseConfig`;
+* captures (:mod:`vxsum.capture`): :class:`CaptureReader`, :func:`read_batches` and
+  :func:`iter_records` for pcap and pcapng, plain or gzip-compressed;
+* the kernel model: :class:`Kernel` versions, :func:`nat_rewrite` (:mod:`vxsum.nat`),
+  the primitives in :mod:`vxsum.kcsum`, VXLAN in :mod:`vxsum.encap`, and whole
+  scenarios (:class:`Cluster`, :func:`vxsum.scenario.run`); the real-kernel lab in
+  :mod:`vxsum.lab`; hypothesis strategies in :mod:`vxsum.strategies`.
 """
 
 from __future__ import annotations
 
 from .batch import checksums, ones_sums
+from .capture import CaptureBatch, CaptureReader, CaptureRecord, iter_records, read_batches
 from .checksum import (
     Address,
     Buffer,
@@ -18,6 +29,7 @@ from .checksum import (
     fold,
     ones_add,
     ones_sum,
+    pseudo_header_sum,
     pseudo_header_sum_v4,
     pseudo_header_sum_v6,
     update16,
@@ -26,23 +38,69 @@ from .checksum import (
     update_span,
     verify,
 )
-from .errors import VxsumError
+from .config import ParseConfig
+from .errors import CaptureError, ParseError, VxsumError
+from .fields import ChecksumField, Reason, Status
+from .ip import IPv4, IPv6
+from .kcsum import IpSummed
+from .kversion import Kernel
+from .layers import Ethernet, Layer, Truncated, Vlan
+from .nat import Manip, nat_rewrite
+from .parse import LINKTYPES, Frame, parse
+from .scenario import Cluster, KubeProxy
+from .transport import ICMP, IGMP, TCP, UDP, ICMPv6, UDPLite
+from .tunnels import Geneve, Vxlan
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ICMP",
+    "IGMP",
+    "LINKTYPES",
+    "TCP",
+    "UDP",
     "Address",
     "Buffer",
+    "CaptureBatch",
+    "CaptureError",
+    "CaptureReader",
+    "CaptureRecord",
+    "ChecksumField",
+    "Cluster",
+    "Ethernet",
+    "Frame",
+    "Geneve",
+    "ICMPv6",
+    "IPv4",
+    "IPv6",
+    "IpSummed",
+    "Kernel",
+    "KubeProxy",
+    "Layer",
+    "Manip",
+    "ParseConfig",
+    "ParseError",
+    "Reason",
+    "Status",
+    "Truncated",
+    "UDPLite",
+    "Vlan",
+    "Vxlan",
     "VxsumError",
     "__version__",
     "checksum",
     "checksums",
     "fold",
+    "iter_records",
+    "nat_rewrite",
     "ones_add",
     "ones_sum",
     "ones_sums",
+    "parse",
+    "pseudo_header_sum",
     "pseudo_header_sum_v4",
     "pseudo_header_sum_v6",
+    "read_batches",
     "update16",
     "update32",
     "update128",

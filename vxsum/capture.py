@@ -20,7 +20,7 @@ Conventions:
 * timestamps are int64 nanoseconds since the Unix epoch, UTC (pcapng's if_tsresol and
   if_tsoffset applied, values beyond int64 clamped); :data:`NO_TIMESTAMP` for a Simple
   Packet Block, which has none;
-* link types are the 16-bit LINKTYPE_ values; the upper bits of pcap's link type field
+* link types are the 16-bit ``LINKTYPE_*`` values; the upper bits of pcap's link type field
   (whether frames end in an FCS) are dropped;
 * offsets in errors are byte offsets in the file, in the decompressed stream for gzip.
 
