@@ -61,6 +61,13 @@ def test_batch_vxsum(benchmark: BenchmarkFixture, batch: Batch) -> None:
         assert result[k] == dpkt.in_cksum(batch.buffer[o : o + n])
 
 
+def test_batch_vxsum_2_threads(benchmark: BenchmarkFixture, batch: Batch) -> None:
+    benchmark.group = "batch"
+    args = (batch.buffer, batch.offsets, batch.lengths)
+    result = benchmark.pedantic(vxsum.checksums, args=args, kwargs={"threads": 2}, rounds=10)
+    assert np.array_equal(result, vxsum.checksums(*args))
+
+
 def test_batch_c_loop(benchmark: BenchmarkFixture, batch: Batch, c_loop: CLoop) -> None:
     benchmark.group = "batch"
     result = benchmark.pedantic(

@@ -101,3 +101,15 @@ def test_bad_arguments() -> None:
         vxsum.checksums(b"abcd", [0], [1], initial=-1)
     assert vxsum.checksums([]).tolist() == []
     assert vxsum.checksums(b"", [], []).tolist() == []
+
+
+def test_threads_give_the_same_sums() -> None:
+    rng = np.random.default_rng(8)
+    sizes = rng.integers(0, 200, size=120_000)
+    buf = rng.integers(0, 256, size=int(sizes.sum()) + 1, dtype=np.uint8).tobytes()
+    offsets = np.concatenate(([1], 1 + np.cumsum(sizes)[:-1]))
+    one = vxsum.checksums(buf, offsets, sizes)
+    for threads in (2, 3, 7):
+        assert np.array_equal(vxsum.checksums(buf, offsets, sizes, threads=threads), one)
+    with pytest.raises(ValueError, match="threads"):
+        vxsum.checksums(buf, offsets, sizes, threads=0)

@@ -222,3 +222,35 @@ def test_too_short_packets_are_refused() -> None:
     pkt = ipv4_udp(OLD_SRC, DST, 1, 2, b"", 0)[:22]
     with pytest.raises(ValueError, match="cut off"):
         nat_rewrite(pkt, Manip.DST, kernel=FIXED, ip_summed=IpSummed.NONE, new_port=5)
+
+
+def test_udplite_always_updates_even_on_a_fixed_kernel() -> None:
+    """UDP-Lite has no 'no checksum' 0, so do_csum is always true (kernel-model.md c)."""
+    lite = b"\x30\x39\x21\x18\x00\x08\x00\x00" + b"payload!"  # coverage 8: the header only
+    hdr = bytearray(b"\x45\x00" + (20 + len(lite)).to_bytes(2, "big") + b"\x00\x01\x40\x00\x40\x88")
+    hdr += b"\x00\x00" + OLD_SRC + DST
+    hdr[10:12] = vxsum.checksum(bytes(hdr)).to_bytes(2, "big")
+    ph = vxsum.pseudo_header_sum_v4(OLD_SRC, DST, 136, len(lite))
+    check = vxsum.checksum(lite[:8], ph)
+    pkt = bytes(hdr) + lite[:6] + check.to_bytes(2, "big") + lite[8:]
+    out = snat(pkt, FIXED, IpSummed.NONE, NEW_SRC, NEW_PORT)
+    new_ph = vxsum.pseudo_header_sum_v4(NEW_SRC, DST, 136, len(lite))
+    assert vxsum.verify(out[20:28], new_ph)  # still right over its coverage
+    zero = bytes(hdr) + lite[:6] + b"\x00\x00" + lite[8:]
+    assert snat(zero, FIXED, IpSummed.PARTIAL, NEW_SRC, None)[26:28] != b"\x00\x00"
+
+
+def test_icmpv6_echo_rewrite_keeps_checksum_right() -> None:
+    src = ipaddress.IPv6Address("2001:db8::1").packed
+    dst = ipaddress.IPv6Address("2001:db8::2").packed
+    new = ipaddress.IPv6Address("2001:db8::99").packed
+    body = bytearray(b"\x80\x00\x00\x00\x12\x34\x00\x01" + b"ping" * 4)
+    body[2:4] = vxsum.checksum(
+        bytes(body), vxsum.pseudo_header_sum_v6(src, dst, 58, len(body))
+    ).to_bytes(2, "big")
+    pkt = b"\x60\x00\x00\x00" + len(body).to_bytes(2, "big") + b"\x3a\x40" + src + dst + bytes(body)
+    out = nat_rewrite(
+        pkt, Manip.SRC, kernel=FIXED, ip_summed=IpSummed.NONE, new_addr=new, new_port=0x4321
+    ).packet
+    assert out[44:46] == b"\x43\x21"
+    assert vxsum.verify(out[40:], vxsum.pseudo_header_sum_v6(new, dst, 58, len(body)))

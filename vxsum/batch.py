@@ -21,6 +21,7 @@ reduction, which is what makes the batch path several times faster than summing
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ U16Array = npt.NDArray[np.uint16]
 _MAX_SPAN_WORDS = 1 << 16  # L stays exact up to this many 64-bit words (512 KiB)
 _MAX_SPAN_BYTES = (_MAX_SPAN_WORDS - 1) * 8  # longer spans are summed one by one
 _CHUNK_WORDS = 1 << 18  # words of buffer per reduceat call (2 MiB): stays in cache
+_MIN_SPANS_PER_THREAD = 50_000  # below this, starting threads costs more than it saves
 _U64 = np.uint64
 _FFFF = _U64(0xFFFF)
 # Little-endian: byte k of a word is bits 8k..8k+7. Index by (offset mod 8).
@@ -88,6 +90,29 @@ def _le_sums(
     return np.where((r == 0) & ((low != 0) | (h != 0)), _FFFF, r)
 
 
+def _le_sums_threaded(
+    data: npt.NDArray[np.uint8],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    threads: int,
+) -> npt.NDArray[np.uint64]:
+    """:func:`_le_sums` over ``threads`` contiguous parts at once (small batches: one)."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    parts = min(threads, len(start) // _MIN_SPANS_PER_THREAD)
+    if parts <= 1:
+        return _le_sums(data, start, end)
+    bounds = np.linspace(0, len(start), parts + 1).astype(int)
+    with ThreadPoolExecutor(parts) as pool:
+        done = pool.map(
+            lambda k: _le_sums(
+                data, start[bounds[k] : bounds[k + 1]], end[bounds[k] : bounds[k + 1]]
+            ),
+            range(parts),
+        )
+        return np.concatenate(list(done))
+
+
 def _spans(
     buffers: Buffer | Sequence[Buffer],
     offsets: npt.ArrayLike | None,
@@ -120,13 +145,17 @@ def ones_sums(
     offsets: npt.ArrayLike | None = None,
     lengths: npt.ArrayLike | None = None,
     initial: npt.ArrayLike | int = 0,
+    *,
+    threads: int = 1,
 ) -> U16Array:
     """Folded ones'-complement sums of many spans, as :func:`vxsum.ones_sum` gives one by one.
 
     Either pass a sequence of bytes-like objects, or one buffer with ``offsets`` and
     ``lengths`` (array-likes of equal length; spans may overlap, come in any order and
     start at odd offsets). ``initial`` (a scalar or one value per span, e.g. the
-    pseudo-header sums) is added to each span's sum.
+    pseudo-header sums) is added to each span's sum. ``threads`` > 1 splits large
+    batches over that many threads (numpy releases the GIL in the reductions): about
+    1.6x faster with 2 threads on a 2-core machine (docs/performance.md).
     """
     data, offs, lens = _spans(buffers, offsets, lengths)
     n = len(offs)
@@ -139,7 +168,7 @@ def ones_sums(
         sel = order if isinstance(sel, slice) else sel[order]
         start, stop = start[order], stop[order]
     if len(start):
-        le = _le_sums(data, start, stop)
+        le = _le_sums_threaded(data, start, stop, threads)
         swapped = ((le & _U64(0xFF)) << _U64(8)) | (le >> _U64(8))
         folded[sel] = np.where((start & 1) == 0, swapped, le)
     for k in np.flatnonzero(lens > _MAX_SPAN_BYTES):  # rare: spans over 512 KiB, one by one
@@ -163,6 +192,8 @@ def checksums(
     offsets: npt.ArrayLike | None = None,
     lengths: npt.ArrayLike | None = None,
     initial: npt.ArrayLike | int = 0,
+    *,
+    threads: int = 1,
 ) -> U16Array:
     """RFC 1071 checksums of many spans at once: :func:`vxsum.checksum`, vectorised.
 
@@ -174,5 +205,5 @@ def checksums(
     >>> checksums(buf, offsets=[2, 4], lengths=[2, 1]).tolist()
     [47871, 65279]
     """
-    result: Any = ~ones_sums(buffers, offsets, lengths, initial)
+    result: Any = ~ones_sums(buffers, offsets, lengths, initial, threads=threads)
     return np.asarray(result, dtype=np.uint16)
