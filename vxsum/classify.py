@@ -111,7 +111,7 @@ def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
             f"0 in an IPv4 header checksum: left for the NIC by header checksum offload "
             f"(not Linux; e.g. Windows with TSO), captured before it wrote 0x{f.expected:04x}",
         )
-    if f.layer in ("tcp", "udp") and f.stored == ones_add(f.pseudo_sum, 0xFFFF ^ f.span_length):
+    if f.layer == "tcp" and f.stored == ones_add(f.pseudo_sum, 0xFFFF ^ f.span_length):
         return _verdict(
             f,
             Label.OFFLOAD_SEED,
