@@ -70,17 +70,20 @@ class Verdict:
     verdict: Label
     harmless: bool
     detail: str
+    pre_nat_port: int | None = None
+    """For ``nat-stale``: the source port the field is right for (flow evidence uses it)."""
 
     def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready values (the label as its string)."""
+        """Plain JSON-ready values (the label as its string), without internal evidence."""
         out = asdict(self)
         out["verdict"] = str(self.verdict)
+        del out["pre_nat_port"]
         return out
 
 
-def _verdict(f: ChecksumField, label: Label, detail: str) -> Verdict:
+def _verdict(f: ChecksumField, label: Label, detail: str, port: int | None = None) -> Verdict:
     return Verdict(
-        f.layer, f.depth, f.quoted, f.stored, f.expected, label, label in HARMLESS, detail
+        f.layer, f.depth, f.quoted, f.stored, f.expected, label, label in HARMLESS, detail, port
     )
 
 
@@ -163,6 +166,7 @@ def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
             f"consistent with a source-port rewrite {old} -> {sport} that left the checksum "
             f"as it was: right for port {old}{note}; receivers drop it (a second MASQUERADE "
             "of the outer packet: kube-proxy before PR 92035 with VXLAN udpcsum on)",
+            old,
         )
     return _verdict(f, Label.CORRUPT, "wrong, and no known mechanism explains it")
 

@@ -1,0 +1,58 @@
+"""Flow evidence confirms or rejects 'stale after a port rewrite'; the diagnosis names fixes."""
+
+from __future__ import annotations
+
+import json
+
+import vxsum
+from vxsum.classify import Label
+from vxsum.diagnose import classify_stream
+from vxsum.scenario import Cluster, run
+
+
+def frames(cluster: Cluster, seed: int = 0) -> list[vxsum.Frame]:
+    return [vxsum.parse(p.wire) for p in run(cluster, "tcp", seed=seed).packets]
+
+
+def outer(verdicts: list[vxsum.classify.Verdict]) -> vxsum.classify.Verdict:
+    return next(v for v in verdicts if v.layer == "udp" and v.depth == 0)
+
+
+def test_retransmissions_of_one_outer_flow_confirm_the_pre_nat_port() -> None:
+    # No txrehash: every SYN reuses the masqueraded outer flow until it expires (63 s).
+    cluster = Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False, txrehash=False)
+    verdicts, diagnosis = classify_stream(frames(cluster))
+    stale = [outer(v) for v in verdicts if outer(v).verdict == Label.NAT_STALE]
+    assert len(stale) == 6  # SYNs at 0, 1, 3, 7, 15, 31 s; the one at 63 s is not NATed
+    assert all(v.detail.startswith("confirmed by 6 packets") for v in stale)
+    assert len({v.pre_nat_port for v in stale}) == 1
+    finding = next(f for f in diagnosis.findings if f.label == Label.NAT_STALE)
+    assert not finding.harmless and any("PR 92035" in fix for fix in finding.fixes)
+    json.dumps(diagnosis.to_dict())
+
+
+def test_one_packet_stays_consistent_with() -> None:
+    cluster = Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False)  # txrehash: 1 s
+    verdicts, _ = classify_stream(frames(cluster))
+    assert outer(verdicts[0]).detail.startswith("consistent with")
+
+
+def test_disagreeing_ports_are_not_stale() -> None:
+    cluster = Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False, txrehash=False)
+    wires = [bytearray(p.wire) for p in run(cluster, "tcp").packets[:2]]
+    wires[1][40] ^= 0x01  # the outer checksum's high byte: implies a port 256 away
+    verdicts, _ = classify_stream([vxsum.parse(bytes(w)) for w in wires])
+    for v in verdicts:  # both still look stale alone, but they cannot both be
+        assert outer(v).verdict == Label.CORRUPT
+        assert "imply pre-NAT ports" in outer(v).detail
+
+
+def test_pre_fix_capture_diagnosis_and_harmless_sender_capture() -> None:
+    _, broken = classify_stream(frames(Cluster.flannel("5.4.40", "1.18.5", udp_csum=False)))
+    found = {f.label: f for f in broken.findings}
+    assert found[Label.NAT_ZERO_MANGLED].count == 1
+    assert any("5.4.41" in fix for fix in found[Label.NAT_ZERO_MANGLED].fixes)
+    sender = [vxsum.parse(p.sender) for p in run(Cluster.flannel("6.18", "1.18.6")).packets]
+    _, harmless = classify_stream(sender)
+    assert {f.label for f in harmless.findings} == {Label.OFFLOAD_SEED, Label.LCO_PENDING}
+    assert all(f.harmless for f in harmless.findings)

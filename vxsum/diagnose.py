@@ -1,0 +1,157 @@
+"""Evidence across packets, and what a whole capture says about the cluster it came from.
+
+:func:`classify_stream` classifies frames one by one (:mod:`vxsum.classify`), then
+uses flow state: a ``nat-stale`` field implies the source port the outer packet had
+before NAT rewrote it, and for a VXLAN flow that port comes from the inner flow's hash,
+so every packet of one outer flow must imply the *same* port. Two or more packets that
+agree make the explanation "confirmed"; packets that disagree are not stale after all
+and become ``corrupt``. A single packet stays "consistent with".
+
+:class:`Diagnosis` then names the mechanisms seen, what each points to (kernel before or
+after the NAT fix, kube-proxy before or after PR 92035, the VXLAN outer checksum on or
+off, offload on the VXLAN device) and the fixes with their versions (kernel-model.md
+sections c, f), and says which artefacts are harmless.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from .classify import Label, Verdict, classify
+from .ip import IPv4, IPv6
+from .parse import Frame
+from .transport import UDP
+
+__all__ = ["Diagnosis", "Finding", "classify_stream"]
+
+FlowKey = tuple[bytes, bytes, int, int]
+
+_FINDINGS: dict[Label, tuple[str, tuple[str, ...]]] = {
+    Label.NAT_ZERO_MANGLED: (
+        "Outer VXLAN checksums of 0 ('no checksum') were turned into 0xFFFF by NAT: the outer "
+        "packets were masqueraded a second time (kube-proxy's 0x4000 mark survived "
+        "encapsulation) on a kernel without 'netfilter: nat: never update the UDP checksum "
+        "when it's 0', with the VXLAN outer checksum off and checksum offload on the VXLAN "
+        "device (the inner checksum pending). Receivers drop these packets.",
+        (
+            "kernel 5.7 or later, or 5.6.13 / 5.4.41 / 4.19.123 / 4.14.181",
+            "kube-proxy v1.16.13 / v1.17.9 / v1.18.6 or later (PR 92035: unmark before MASQUERADE)",
+            "ethtool -K flannel.1 tx-checksum-ip-generic off (vxlan.calico for Calico)",
+        ),
+    ),
+    Label.NAT_STALE: (
+        "Outer VXLAN checksums were left stale by a second MASQUERADE of the outer packets "
+        "(a source-port rewrite that did not update them) while the inner checksum was "
+        "pending (local checksum offload). This happens on every kernel, fixed or not, when "
+        "the VXLAN outer checksum is on. Receivers drop these packets (UdpInCsumErrors).",
+        (
+            "kube-proxy v1.16.13 / v1.17.9 / v1.18.6 or later (PR 92035: unmark before MASQUERADE)",
+            "ethtool -K flannel.1 tx-checksum-ip-generic off (Calico's Felix does this for "
+            "vxlan.calico on kernels before 5.7)",
+        ),
+    ),
+    Label.OFFLOAD_SEED: (
+        "Checksums holding the sender's seed for its NIC: the capture was taken on the "
+        "sending host before offload filled them in. Harmless; tcpdump calls them bad.",
+        (),
+    ),
+    Label.LCO_PENDING: (
+        "Outer VXLAN checksums computed by local checksum offload, right once the NIC fills "
+        "the inner checksum: a sender-side capture artefact. Harmless.",
+        (),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One mechanism seen in a capture."""
+
+    label: Label
+    count: int
+    harmless: bool
+    explanation: str
+    fixes: tuple[str, ...]
+
+
+@dataclass
+class Diagnosis:
+    """What a set of frames says: field counts by label and the mechanisms seen."""
+
+    frames: int = 0
+    labels: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "frames": self.frames,
+            "labels": dict(self.labels),
+            "findings": [
+                {
+                    "label": str(f.label),
+                    "count": f.count,
+                    "harmless": f.harmless,
+                    "explanation": f.explanation,
+                    "fixes": list(f.fixes),
+                }
+                for f in self.findings
+            ],
+        }
+
+
+def _outer_flow(frame: Frame, verdict: Verdict) -> FlowKey | None:
+    """(source, destination, source port, destination port) of the UDP header judged."""
+    ip: IPv4 | IPv6 | None = None
+    for layer in frame.layers:
+        if isinstance(layer, IPv4 | IPv6) and layer.depth == verdict.depth:
+            ip = layer
+        if isinstance(layer, UDP) and layer.depth == verdict.depth and ip is not None:
+            return (ip.src, ip.dst, layer.src_port, layer.dst_port)
+    return None
+
+
+def classify_stream(frames: Iterable[Frame]) -> tuple[list[list[Verdict]], Diagnosis]:
+    """Verdicts for every frame, refined by flow state, and the capture's diagnosis."""
+    kept: list[tuple[Frame, list[Verdict]]] = [(f, classify(f)) for f in frames]
+    ports: dict[FlowKey, Counter[int]] = defaultdict(Counter)
+    for frame, verdicts in kept:
+        for v in verdicts:
+            key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
+            if key is not None and v.pre_nat_port is not None:
+                ports[key][v.pre_nat_port] += 1
+    result: list[list[Verdict]] = []
+    diagnosis = Diagnosis(frames=len(kept))
+    for frame, verdicts in kept:
+        refined = []
+        for v in verdicts:
+            key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
+            if key is not None and v.pre_nat_port is not None:
+                seen = ports[key]
+                agree = seen[v.pre_nat_port]
+                if len(seen) > 1:
+                    others = ", ".join(str(p) for p in sorted(seen) if p != v.pre_nat_port)
+                    v = replace(
+                        v,
+                        verdict=Label.CORRUPT,
+                        harmless=False,
+                        detail=f"not a stale checksum: other packets of its outer flow imply "
+                        f"pre-NAT ports {others}, this one {v.pre_nat_port}; no known "
+                        "mechanism explains it",
+                    )
+                elif agree > 1:
+                    v = replace(
+                        v,
+                        detail=f"confirmed by {agree} packets of its outer flow, which all "
+                        f"imply pre-NAT port {v.pre_nat_port}; {v.detail}",
+                    )
+            diagnosis.labels[str(v.verdict)] += 1
+            refined.append(v)
+        result.append(refined)
+    for label, (text, fixes) in _FINDINGS.items():
+        count = diagnosis.labels.get(str(label), 0)
+        if count:
+            harmless = label in (Label.OFFLOAD_SEED, Label.LCO_PENDING)
+            diagnosis.findings.append(Finding(label, count, harmless, text, fixes))
+    return result, diagnosis
