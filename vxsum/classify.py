@@ -87,8 +87,8 @@ def _verdict(f: ChecksumField, label: Label, detail: str, port: int | None = Non
     )
 
 
-def _inner_pending(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumField | None:
-    """The inner L4 field of ``outer``'s tunnel payload if it holds its seed."""
+def inner_pending(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumField | None:
+    """The inner L4 field of ``outer``'s tunnel payload, if it holds its seed (pending)."""
     for f in fields:
         inside = outer.span_offset < f.field_offset < outer.span_offset + outer.span_length
         if inside and f.depth == outer.depth + 1 and f.layer in _TUNNEL_LAYERS and not f.quoted:
@@ -125,7 +125,7 @@ def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
     if not tunnel:
         return _verdict(f, Label.CORRUPT, "wrong, and no known mechanism explains it")
     due, note = f.expected, ""
-    inner = _inner_pending(f, frame.checksums)
+    inner = inner_pending(f, frame.checksums)
     if inner is not None:
         assert inner.expected is not None
         offset = inner.field_offset - f.span_offset

@@ -15,12 +15,19 @@ sections c, f), and says which artefacts are harmless.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from .classify import Label, Verdict, classify
+from .checksum import checksum, pseudo_header_sum
+from .classify import Label, Verdict, classify, inner_pending
+from .conntrack import Conntrack, Tuple
+from .fields import ChecksumField
 from .ip import IPv4, IPv6
+from .kcsum import IpSummed
+from .kversion import Kernel
+from .nat import Manip, nat_rewrite
 from .parse import Frame
 from .transport import UDP
 
@@ -101,20 +108,128 @@ class Diagnosis:
         }
 
 
-def _outer_flow(frame: Frame, verdict: Verdict) -> FlowKey | None:
-    """(source, destination, source port, destination port) of the UDP header judged."""
+def _outer_headers(frame: Frame, depth: int) -> tuple[IPv4 | IPv6, UDP] | None:
+    """The IP and UDP headers at ``depth`` (the tunnel's outer headers)."""
     ip: IPv4 | IPv6 | None = None
     for layer in frame.layers:
-        if isinstance(layer, IPv4 | IPv6) and layer.depth == verdict.depth:
+        if isinstance(layer, IPv4 | IPv6) and layer.depth == depth:
             ip = layer
-        if isinstance(layer, UDP) and layer.depth == verdict.depth and ip is not None:
-            return (ip.src, ip.dst, layer.src_port, layer.dst_port)
+        if isinstance(layer, UDP) and layer.depth == depth and ip is not None:
+            return ip, layer
     return None
 
 
-def classify_stream(frames: Iterable[Frame]) -> tuple[list[list[Verdict]], Diagnosis]:
-    """Verdicts for every frame, refined by flow state, and the capture's diagnosis."""
-    kept: list[tuple[Frame, list[Verdict]]] = [(f, classify(f)) for f in frames]
+def _outer_flow(frame: Frame, verdict: Verdict) -> FlowKey | None:
+    """(source, destination, source port, destination port) of the UDP header judged."""
+    found = _outer_headers(frame, verdict.depth)
+    if found is None:
+        return None
+    ip, udp = found
+    return (ip.src, ip.dst, udp.src_port, udp.dst_port)
+
+
+def _after_nat_from(frame: Frame, f: ChecksumField, before: Tuple) -> tuple[int, int] | None:
+    """What NAT makes of this outer UDP field if the packet was ``before`` until NAT.
+
+    Runs the kernel model on the packet as it was before NAT, with the inner checksum
+    pending: returns (the value an LCO field gets, the value a zero field gets on a
+    pre-fix kernel).
+    """
+    found = _outer_headers(frame, f.depth)
+    if found is None:
+        return None
+    ip, udp = found
+    pkt = bytearray(frame.data[ip.offset : f.span_offset + f.span_length])
+    u = udp.offset - ip.offset
+    addr = 12 if isinstance(ip, IPv4) else 8
+    pkt[addr : addr + len(before.src)] = before.src
+    pkt[u : u + 2] = before.sport.to_bytes(2, "big")
+    inner = inner_pending(f, frame.checksums)
+    if inner is not None and inner.expected is not None:  # LCO is right for the filled inner
+        at = inner.field_offset - ip.offset
+        pkt[at : at + 2] = inner.expected.to_bytes(2, "big")
+    pkt[u + 6 : u + 8] = b"\x00\x00"
+    dst = ip.dst
+    lco = checksum(bytes(pkt[u:]), pseudo_header_sum(before.src, dst, 17, len(pkt) - u)) or 0xFFFF
+    results = []
+    for value, kernel in ((lco, Kernel(6, 1)), (0, Kernel(5, 4, 40))):
+        pkt[u + 6 : u + 8] = value.to_bytes(2, "big")
+        out = nat_rewrite(
+            bytes(pkt),
+            Manip.SRC,
+            kernel=kernel,
+            ip_summed=IpSummed.PARTIAL,
+            new_addr=ip.src,
+            new_port=udp.src_port,
+        ).packet
+        results.append(int.from_bytes(out[u + 6 : u + 8], "big"))
+    return results[0], results[1]
+
+
+def _endpoint(addr: bytes, port: int) -> str:
+    return f"{ipaddress.ip_address(addr)}:{port}"
+
+
+def _with_conntrack(frame: Frame, f: ChecksumField, v: Verdict, ct: Conntrack) -> Verdict:
+    """Confirm or reject a NAT explanation with the conntrack table of the sender."""
+    found = _outer_headers(frame, f.depth)
+    if found is None or v.verdict not in (Label.NAT_STALE, Label.NAT_ZERO_MANGLED, Label.CORRUPT):
+        return v
+    ip, udp = found
+    before = ct.before_nat("udp", Tuple(ip.src, ip.dst, udp.src_port, udp.dst_port))
+    if before is None:
+        return v
+    predicted = _after_nat_from(frame, f, before)
+    if predicted is None:
+        return v
+    was, now = _endpoint(before.src, before.sport), _endpoint(ip.src, udp.src_port)
+    if f.stored == predicted[0]:
+        return replace(
+            v,
+            verdict=Label.NAT_STALE,
+            harmless=False,
+            pre_nat_port=before.sport,
+            detail=f"confirmed by conntrack: NAT rewrote {was} to {now} and updated the "
+            "local-checksum-offload value as if it were a pending seed (the port change "
+            "ignored, an address change with the wrong sign); receivers drop it",
+        )
+    if f.stored == predicted[1]:
+        return replace(
+            v,
+            verdict=Label.NAT_ZERO_MANGLED,
+            harmless=False,
+            detail=f"confirmed by conntrack: a zero field that NAT of {was} to {now} turned "
+            f"into 0x{f.stored:04x} on a kernel before 'never update the UDP checksum when "
+            "it's 0'; receivers drop it",
+        )
+    if v.verdict == Label.NAT_STALE:
+        return replace(
+            v,
+            verdict=Label.CORRUPT,
+            harmless=False,
+            detail=f"not what NAT of {was} to {now} leaves (conntrack); no known mechanism",
+        )
+    return v
+
+
+def classify_stream(
+    frames: Iterable[Frame], *, conntrack: Conntrack | None = None
+) -> tuple[list[list[Verdict]], Diagnosis]:
+    """Verdicts for every frame, refined by flow state, and the capture's diagnosis.
+
+    With ``conntrack`` (the sending node's ``conntrack -L``), NAT explanations of outer
+    UDP checksums are checked exactly: the kernel model is run on the packet as it was
+    before NAT, and the field must come out as captured.
+    """
+    kept: list[tuple[Frame, list[Verdict]]] = []
+    for frame in frames:
+        verdicts = classify(frame)
+        if conntrack is not None:
+            verdicts = [
+                _with_conntrack(frame, f, v, conntrack) if f.layer == "udp" else v
+                for f, v in zip(frame.checksums, verdicts, strict=True)
+            ]
+        kept.append((frame, verdicts))
     ports: dict[FlowKey, Counter[int]] = defaultdict(Counter)
     for frame, verdicts in kept:
         for v in verdicts:
@@ -127,7 +242,7 @@ def classify_stream(frames: Iterable[Frame]) -> tuple[list[list[Verdict]], Diagn
         refined = []
         for v in verdicts:
             key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
-            if key is not None and v.pre_nat_port is not None:
+            if key is not None and v.pre_nat_port is not None and "conntrack" not in v.detail:
                 seen = ports[key]
                 agree = seen[v.pre_nat_port]
                 if len(seen) > 1:
