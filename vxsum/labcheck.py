@@ -9,6 +9,8 @@ second MASQUERADE (predicted from the kube-proxy rules and the connection's firs
 packet, then checked against conntrack), and where the pending checksum is filled.
 It then compares the outer UDP and inner L4 checksum fields at both taps, node B's
 checksum-error counters, and the client's outcome (UDP answers; TCP connect delay).
+Finally the classifier, given A's conntrack table, must give every compared field the
+cause the lab's settings imply (:func:`true_labels`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from pathlib import Path
 import dpkt
 
 from .checksum import checksum, pseudo_header_sum
+from .classify import Label
+from .conntrack import Conntrack
+from .diagnose import classify_stream
 from .encap import vxlan_encapsulate
 from .kcsum import IpSummed
 from .kversion import Kernel
 from .lab import NODE_A4, NODE_A6, POD, LabConfig, LabRun
 from .nat import Manip, nat_rewrite
+from .parse import ParseConfig, parse
 from .scenario import SYN_RETRIES, _receive
 from .sender import packed
 from .skb import Skb, fill_pending
@@ -63,6 +69,7 @@ class LabCheck:
     tcp: list[str] = field(default_factory=list)
     outer_nat: int = 0
     control_segments: int = 0  # TCP ACKs/RSTs checksummed in software (TIME_WAIT, control)
+    labelled: int = 0  # fields whose classifier label was checked against the lab's truth
     example: str = ""
 
     @property
@@ -73,6 +80,7 @@ class LabCheck:
         )
         return (
             self.fields > 0
+            and self.labelled > 0
             and not self.mismatches
             and counters_ok
             and self.udp_ok == self.predicted_udp_ok
@@ -222,6 +230,40 @@ def _tcp_outcome(seconds: float | None) -> str:
     return f"{round(seconds)} s"
 
 
+def true_labels(cfg: LabConfig, proto: int, nat: bool, socket: bool) -> tuple[Label, Label]:
+    """The causes of a packet's outer UDP and inner L4 fields at node A's tap, which the
+    lab knows from its settings: (outer label, inner label)."""
+    pending = cfg.vxlan_tx and ((proto == 6 and socket) or (proto == 17 and cfg.underlay_tx))
+    filled = not cfg.underlay_tx  # software fill before the tap when the veth cannot
+    if not cfg.udp_csum:
+        outer = Label.NO_CHECKSUM  # this kernel has the NAT fix: a zero field stays zero
+    elif pending:
+        outer = Label.NAT_STALE if nat else Label.GOOD if filled else Label.LCO_PENDING
+    else:
+        outer = Label.GOOD if filled else Label.OFFLOAD_SEED
+    inner = Label.OFFLOAD_SEED if pending and not filled else Label.GOOD
+    return outer, inner
+
+
+def _check_labels(
+    check: LabCheck, pkt: _Outer, cfg: LabConfig, nat: bool, socket: bool, ct: Conntrack
+) -> None:
+    """The classifier, given A's conntrack table, must find each field's true cause."""
+    # udp6zerocsumtx/rx: the VXLAN port is one where a zero IPv6 UDP checksum is allowed.
+    zero_ok = frozenset({cfg.vxlan_port}) if not cfg.udp_csum else frozenset()
+    config = ParseConfig(ipv6_zero_checksum_ports=zero_ok)
+    (verdicts,), _ = classify_stream([parse(pkt.frame, config=config)], conntrack=ct)
+    got = {(v.depth, v.layer): v.verdict for v in verdicts}
+    want_outer, want_inner = true_labels(cfg, pkt.inner_proto, nat, socket)
+    inner_layer = "tcp" if pkt.inner_proto == 6 else "udp"
+    for key, want in (((0, "udp"), want_outer), ((1, inner_layer), want_inner)):
+        check.labelled += 1
+        if got.get(key) != want:
+            check.mismatches.append(
+                f"classifier: {key} of {pkt.key} is {got.get(key)}, truly {want}"
+            )
+
+
 def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
     """Compare one lab run with the model; see the module docstring."""
     cfg = run.config
@@ -231,6 +273,7 @@ def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
     at_a = _outer_packets(_frames(run.capture_a), cfg)
     at_b = {p.key: p for p in _outer_packets(_frames(run.capture_b), cfg)}
     masq = _masqueraded_ports(run.conntrack_a, cfg)
+    conntrack = Conntrack.parse(run.conntrack_a)
     seen_inner: set[tuple[int, bytes]] = set()
     outer_nat: dict[int, bool] = {}  # captured outer sport -> predicted NAT
     syns: dict[bytes, list[tuple[int, bool]]] = {}  # TCP connection -> (sport, delivered)
@@ -249,13 +292,15 @@ def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
         check.outer_nat += nat
         pre_port = masq.get(pkt.sport, pkt.sport)
         predicted = _predict(pkt, cfg, kernel, pre_port, nat)
+        socket = True
         if _is_control_segment(pkt) and not _same_fields(pkt, predicted):
             # A pure ACK or a RST may come from a TIME_WAIT or the control socket,
             # whichever state the connection had reached: a race the model cannot see.
             alternative = _predict(pkt, cfg, kernel, pre_port, nat, socket=False)
             if _same_fields(pkt, alternative):
-                predicted = alternative
+                predicted, socket = alternative, False
                 check.control_segments += 1
+        _check_labels(check, pkt, cfg, nat, socket, conntrack)
         trusted = cfg.underlay_tx and predicted.ip_summed == IpSummed.PARTIAL
         fate = _receive(predicted.data, trusted, zero_csum6_rx=not cfg.udp_csum)
         if fate.counter:
@@ -296,10 +341,10 @@ def _on(flag: bool) -> str:
 def markdown_table(checks: list[LabCheck]) -> str:
     """The lab matrix as a markdown table: predicted vs captured, delivered vs dropped."""
     rows = [
-        "| underlay | udpcsum | kube-proxy | flannel.1 tx | veth tx | fields | mismatches "
+        "| underlay | udpcsum | kube-proxy | flannel.1 tx | veth tx | fields | labels | mismatches "
         "| outer NAT | B: Udp(6)InCsumErrors pred/seen | TcpInCsumErrors | UDP answers "
         "| TCP connects (pred / seen) | a bad outer field |",
-        "|" + "---|" * 13,
+        "|" + "---|" * 14,
     ]
     for c in checks:
         cfg = c.config
@@ -312,6 +357,7 @@ def markdown_table(checks: list[LabCheck]) -> str:
             _on(cfg.vxlan_tx),
             _on(cfg.underlay_tx),
             str(c.fields),
+            str(c.labelled),
             str(len(c.mismatches)),
             str(c.outer_nat),
             f"{pred.get(udp_err, 0)}/{seen.get(udp_err, 0)}",
