@@ -1,0 +1,120 @@
+"""The vxsum command: repro writes what tcpdump reads; analyze keeps the jsonl contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vxsum
+from vxsum.cli import main
+
+CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    out = tmp_path / "prefix.pcap"
+    assert (
+        main(
+            [
+                "repro",
+                "--kernel",
+                "5.4.40",
+                "--kube-proxy",
+                "1.18.5",
+                "--udpcsum",
+                "off",
+                "--txrehash",
+                "off",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_tcpdump_prints_the_predicted_lines(broken: Path) -> None:
+    text = subprocess.run(
+        ["tcpdump", "-nn", "-vv", "-r", str(broken)], capture_output=True, text=True, check=True
+    ).stdout
+    wire = [r.data for r in vxsum.iter_records(broken)]
+    expected = [
+        v.expected
+        for w in wire
+        for v in vxsum.classify.classify(bytes(w))
+        if v.layer == "udp" and v.verdict == "nat-zero-mangled"
+    ]
+    assert len(expected) == 6  # six SYNs lost before the outer entry expires at 63 s
+    for due in expected:
+        assert f"bad udp cksum 0xffff -> 0x{due:04x}!" in text
+    assert text.count("[no cksum]") == 1
+
+
+def test_analyze_jsonl_contract(broken: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rows.jsonl"
+    assert main(["analyze", str(broken), "--format", "jsonl", "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 6 and all(list(r) == CONTRACT for r in rows)
+    assert {r["verdict"] for r in rows} == {"nat-zero-mangled"}
+    assert all(r["frame"] in range(1, 8) and r["value"] == 0xFFFF for r in rows)
+    assert main(["analyze", str(broken), "--format", "jsonl", "--all-fields", "-o", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 7 * 4  # four checksum fields per frame
+    assert main(["analyze", str(broken), "--fail-on-harmful", "-o", str(tmp_path / "s.txt")]) == 1
+
+
+def test_analyze_csv_and_text(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rows.csv"
+    assert main(["analyze", str(broken), "--format", "csv", "-o", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join([*CONTRACT, "quoted"]) and len(lines) == 7
+    assert main(["analyze", str(broken)]) == 0
+    text = capsys.readouterr().out
+    assert "packets read: 7" in text and "fix: kernel 5.7 or later" in text
+
+
+def test_input_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"not a capture file at all")
+    assert main(["analyze", str(bad)]) == 2
+    assert main(["analyze", str(tmp_path / "missing.pcap")]) == 2
+    assert main(["explain", "zz"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("vxsum ") for line in err)
+
+
+def test_truncated_last_record_is_reported_with_keep_going(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(broken.read_bytes()[:-10])
+    assert main(["analyze", str(cut)]) == 2  # strict: a clear error naming the record
+    assert "record 7" in capsys.readouterr().err
+    assert main(["analyze", str(cut), "--keep-going"]) == 0
+    out = capsys.readouterr().out
+    assert "packets read: 6" in out and "record 7" in out
+
+
+def test_explain(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(broken), "--frame", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Vxlan @" in out and "nat-zero-mangled [harmful]" in out
+    frame = bytes(next(iter(vxsum.iter_records(broken))).data)
+    assert main(["explain", frame.hex()]) == 0
+    assert capsys.readouterr().out == out
+
+
+def test_python_dash_m(broken: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vxsum", "analyze", str(broken)], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "nat-zero-mangled" in done.stdout

@@ -1,0 +1,7 @@
+"""``python -m vxsum``: the same as the ``vxsum`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
