@@ -10,6 +10,9 @@ The public API lives here; submodules are implementation detail unless documente
   :class:`Frame` of headers (:mod:`vxsum.layers`, :mod:`vxsum.ip`,
   :mod:`vxsum.transport`, :mod:`vxsum.tunnels`; the common ones re-exported here)
   and :class:`ChecksumField` records, configured by :class:`ParseConfig`;
+* building (:mod:`vxsum.build`): :func:`build` writes a frame from layer
+  specifications (:class:`IPv4Spec`, :class:`UDPSpec`, ...) with a :class:`Checksum`
+  mode per field, and :func:`spec_of` turns a parsed header back into one;
 * captures (:mod:`vxsum.capture`): :class:`CaptureReader`, :func:`read_batches` and
   :func:`iter_records` for pcap and pcapng, plain or gzip-compressed;
 * the kernel model: :class:`Kernel` versions, :func:`nat_rewrite` (:mod:`vxsum.nat`),
@@ -21,6 +24,26 @@ The public API lives here; submodules are implementation detail unless documente
 from __future__ import annotations
 
 from .batch import checksums, ones_sums
+from .build import (
+    Checksum,
+    ChecksumMode,
+    EthernetSpec,
+    GeneveSpec,
+    ICMPSpec,
+    ICMPv6Spec,
+    IPv4Spec,
+    IPv6FragmentSpec,
+    IPv6OptionsSpec,
+    IPv6RoutingSpec,
+    IPv6Spec,
+    Spec,
+    TCPSpec,
+    UDPSpec,
+    VlanSpec,
+    VxlanSpec,
+    build,
+    spec_of,
+)
 from .capture import CaptureBatch, CaptureReader, CaptureRecord, iter_records, read_batches
 from .checksum import (
     Address,
@@ -49,7 +72,7 @@ from .nat import Manip, nat_rewrite
 from .parse import LINKTYPES, Frame, parse
 from .scenario import Cluster, KubeProxy
 from .transport import ICMP, IGMP, TCP, UDP, ICMPv6, UDPLite
-from .tunnels import Geneve, Vxlan
+from .tunnels import Geneve, GeneveOption, Vxlan
 
 __version__ = "0.1.0.dev0"
 
@@ -65,14 +88,26 @@ __all__ = [
     "CaptureError",
     "CaptureReader",
     "CaptureRecord",
+    "Checksum",
     "ChecksumField",
+    "ChecksumMode",
     "Cluster",
     "Ethernet",
+    "EthernetSpec",
     "Frame",
     "Geneve",
+    "GeneveOption",
+    "GeneveSpec",
+    "ICMPSpec",
     "ICMPv6",
+    "ICMPv6Spec",
     "IPv4",
+    "IPv4Spec",
     "IPv6",
+    "IPv6FragmentSpec",
+    "IPv6OptionsSpec",
+    "IPv6RoutingSpec",
+    "IPv6Spec",
     "IpSummed",
     "Kernel",
     "KubeProxy",
@@ -81,13 +116,19 @@ __all__ = [
     "ParseConfig",
     "ParseError",
     "Reason",
+    "Spec",
     "Status",
+    "TCPSpec",
     "Truncated",
     "UDPLite",
+    "UDPSpec",
     "Vlan",
+    "VlanSpec",
     "Vxlan",
+    "VxlanSpec",
     "VxsumError",
     "__version__",
+    "build",
     "checksum",
     "checksums",
     "fold",
@@ -101,6 +142,7 @@ __all__ = [
     "pseudo_header_sum_v4",
     "pseudo_header_sum_v6",
     "read_batches",
+    "spec_of",
     "update16",
     "update32",
     "update128",

@@ -133,6 +133,12 @@ def evaluate(
     span = buf[span_offset : span_offset + span_length]
     # Adding ~stored cancels the stored value: the checksum of the span with a zero field.
     expected = checksum(span, pseudo_sum + (0xFFFF ^ stored))
+    if expected == 0 and not pseudo_sum:
+        # Cancelling adds -0 where the rest is all zero (an ICMP echo reply with id,
+        # sequence and data all 0): its checksum is 0xFFFF, the only value that verifies.
+        rel = field_offset - span_offset
+        if not any(span[:rel]) and not any(span[rel + 2 :]):
+            expected = 0xFFFF
     if expected == 0 and layer in ("udp", "udplite"):
         expected = 0xFFFF
     if verify(span, pseudo_sum):
