@@ -179,188 +179,81 @@ class _Namespaces:
         return proc
 
 
+def _cmd(ns: str | None, command: str) -> str:
+    """Run one command line (split on spaces) in namespace ``ns``."""
+    return _sh(*command.split(), ns=ns)
+
+
 def _build(ns: _Namespaces, cfg: LabConfig) -> None:
     a, b, pod = ns.a, ns.b, ns.pod
-    _sh("ip", "link", "add", "a0", "netns", a, "type", "veth", "peer", "name", "b0", "netns", b)
-    for n, dev, v4, v6 in ((a, "a0", NODE_A4, NODE_A6), (b, "b0", NODE_B4, NODE_B6)):
-        _sh("ip", "addr", "add", f"{v4}/24", "dev", dev, ns=n)
-        if cfg.ipv6_underlay:
-            _sh("ip", "addr", "add", f"{v6}/64", "dev", dev, "nodad", ns=n)
-        _sh("ip", "link", "set", dev, "up", ns=n)
-    csum = ["udpcsum" if cfg.udp_csum else "noudpcsum"]
-    if cfg.ipv6_underlay:
-        csum = ["noudp6zerocsumtx", "noudp6zerocsumrx"]
-        if not cfg.udp_csum:
-            csum = ["udp6zerocsumtx", "udp6zerocsumrx"]
-    macs = {}
-    for n, dev, local, me in (
-        (a, "a0", NODE_A6 if cfg.ipv6_underlay else NODE_A4, VXLAN_A),
-        (b, "b0", NODE_B6 if cfg.ipv6_underlay else NODE_B4, VXLAN_B),
-    ):
-        _sh(
-            "ip",
-            "link",
-            "add",
-            "flannel.1",
-            "type",
-            "vxlan",
-            "id",
-            str(cfg.vni),
-            "dstport",
-            str(cfg.vxlan_port),
-            "local",
-            local,
-            "dev",
-            dev,
-            "nolearning",
-            *csum,
-            ns=n,
+    v6 = cfg.ipv6_underlay
+    _cmd(None, f"ip link add a0 netns {a} type veth peer name b0 netns {b}")
+    for n, dev, v4addr, v6addr in ((a, "a0", NODE_A4, NODE_A6), (b, "b0", NODE_B4, NODE_B6)):
+        _cmd(n, f"ip addr add {v4addr}/24 dev {dev}")
+        if v6:
+            _cmd(n, f"ip addr add {v6addr}/64 dev {dev} nodad")
+        _cmd(n, f"ip link set {dev} up")
+    if v6:
+        csum = (
+            "noudp6zerocsumtx noudp6zerocsumrx" if cfg.udp_csum else "udp6zerocsumtx udp6zerocsumrx"
         )
-        _sh("ip", "addr", "add", f"{me}/32", "dev", "flannel.1", ns=n)
-        _sh("ip", "link", "set", "flannel.1", "up", ns=n)
-        macs[n] = json.loads(_sh("ip", "-j", "link", "show", "flannel.1", ns=n))[0]["address"]
-    for n, peer_ns, peer_vx, peer_net, peer_under in (
-        (a, b, VXLAN_B, "100.96.1.0/24", NODE_B6 if cfg.ipv6_underlay else NODE_B4),
-        (b, a, VXLAN_A, "100.96.0.0/24", NODE_A6 if cfg.ipv6_underlay else NODE_A4),
+    else:
+        csum = "udpcsum" if cfg.udp_csum else "noudpcsum"
+    under = {a: NODE_A6 if v6 else NODE_A4, b: NODE_B6 if v6 else NODE_B4}
+    macs = {}
+    for n, dev, me in ((a, "a0", VXLAN_A), (b, "b0", VXLAN_B)):
+        _cmd(
+            n,
+            f"ip link add flannel.1 type vxlan id {cfg.vni} dstport {cfg.vxlan_port} "
+            f"local {under[n]} dev {dev} nolearning {csum}",
+        )
+        _cmd(n, f"ip addr add {me}/32 dev flannel.1")
+        _cmd(n, "ip link set flannel.1 up")
+        macs[n] = json.loads(_cmd(n, "ip -j link show flannel.1"))[0]["address"]
+    for n, peer, peer_vx, peer_net in (
+        (a, b, VXLAN_B, "100.96.1.0/24"),
+        (b, a, VXLAN_A, "100.96.0.0/24"),
     ):
-        _sh("ip", "neigh", "add", peer_vx, "lladdr", macs[peer_ns], "dev", "flannel.1", ns=n)
-        _sh("bridge", "fdb", "append", macs[peer_ns], "dev", "flannel.1", "dst", peer_under, ns=n)
-        _sh("ip", "route", "add", peer_net, "via", peer_vx, "dev", "flannel.1", "onlink", ns=n)
-    _sh(
-        "ip", "link", "add", "pb0", "netns", b, "type", "veth", "peer", "name", "eth0", "netns", pod
-    )
-    _sh("ip", "addr", "add", f"{POD_GW}/24", "dev", "pb0", ns=b)
-    _sh("ip", "link", "set", "pb0", "up", ns=b)
-    _sh("ip", "addr", "add", f"{POD}/24", "dev", "eth0", ns=pod)
-    _sh("ip", "link", "set", "eth0", "up", ns=pod)
-    _sh("ip", "route", "add", "default", "via", POD_GW, ns=pod)
-    _sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=b)
+        _cmd(n, f"ip neigh add {peer_vx} lladdr {macs[peer]} dev flannel.1")
+        _cmd(n, f"bridge fdb append {macs[peer]} dev flannel.1 dst {under[peer]}")
+        _cmd(n, f"ip route add {peer_net} via {peer_vx} dev flannel.1 onlink")
+    _cmd(None, f"ip link add pb0 netns {b} type veth peer name eth0 netns {pod}")
+    _cmd(b, f"ip addr add {POD_GW}/24 dev pb0")
+    _cmd(b, "ip link set pb0 up")
+    _cmd(pod, f"ip addr add {POD}/24 dev eth0")
+    _cmd(pod, "ip link set eth0 up")
+    _cmd(pod, f"ip route add default via {POD_GW}")
+    _cmd(b, "sysctl -qw net.ipv4.ip_forward=1")
     # The service address is routed through the underlay, so a host process sends from
     # the node address and its socket sees the underlay's offload (real-kernel-lab.md).
-    _sh("ip", "route", "add", f"{VIP}/32", "dev", "a0", "src", NODE_A4, ns=a)
+    _cmd(a, f"ip route add {VIP}/32 dev a0 src {NODE_A4}")
     _kube_proxy_rules(a, cfg.post_92035)
-    _sh("ethtool", "-K", "a0", "tx", "on" if cfg.underlay_tx else "off", ns=a)
-    _sh(
-        "ethtool",
-        "-K",
-        "flannel.1",
-        "tx-checksum-ip-generic",
-        "on" if cfg.vxlan_tx else "off",
-        ns=a,
-    )
+    _cmd(a, f"ethtool -K a0 tx {'on' if cfg.underlay_tx else 'off'}")
+    _cmd(a, f"ethtool -K flannel.1 tx-checksum-ip-generic {'on' if cfg.vxlan_tx else 'off'}")
 
 
 def _kube_proxy_rules(ns: str, post_92035: bool) -> None:
     """KUBE-MARK-MASQ, the service DNAT and KUBE-POSTROUTING before or after PR 92035."""
-    for tool in ("iptables", "ip6tables"):
-        _sh(tool, "-t", "nat", "-N", "KUBE-MARK-MASQ", ns=ns)
-        _sh(
-            tool,
-            "-t",
-            "nat",
-            "-A",
-            "KUBE-MARK-MASQ",
-            "-j",
-            "MARK",
-            "--set-xmark",
-            "0x4000/0x4000",
-            ns=ns,
-        )
-        _sh(tool, "-t", "nat", "-N", "KUBE-POSTROUTING", ns=ns)
-        _sh(tool, "-t", "nat", "-A", "POSTROUTING", "-j", "KUBE-POSTROUTING", ns=ns)
+    for tool in ("iptables", "ip6tables"):  # the outer packets may be IPv6
+        nat = f"{tool} -t nat"
+        _cmd(ns, f"{nat} -N KUBE-MARK-MASQ")
+        _cmd(ns, f"{nat} -A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000")
+        _cmd(ns, f"{nat} -N KUBE-POSTROUTING")
+        _cmd(ns, f"{nat} -A POSTROUTING -j KUBE-POSTROUTING")
         if post_92035:
-            _sh(
-                tool,
-                "-t",
-                "nat",
-                "-A",
-                "KUBE-POSTROUTING",
-                "-m",
-                "mark",
-                "!",
-                "--mark",
-                "0x4000/0x4000",
-                "-j",
-                "RETURN",
-                ns=ns,
-            )
-            _sh(
-                tool,
-                "-t",
-                "nat",
-                "-A",
-                "KUBE-POSTROUTING",
-                "-j",
-                "MARK",
-                "--xor-mark",
-                "0x4000",
-                ns=ns,
-            )
-            _sh(
-                tool,
-                "-t",
-                "nat",
-                "-A",
-                "KUBE-POSTROUTING",
-                "-j",
-                "MASQUERADE",
-                "--random-fully",
-                ns=ns,
-            )
+            _cmd(ns, f"{nat} -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN")
+            _cmd(ns, f"{nat} -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000")
+            _cmd(ns, f"{nat} -A KUBE-POSTROUTING -j MASQUERADE --random-fully")
         else:
-            _sh(
-                tool,
-                "-t",
-                "nat",
-                "-A",
-                "KUBE-POSTROUTING",
-                "-m",
-                "mark",
-                "--mark",
-                "0x4000/0x4000",
-                "-j",
-                "MASQUERADE",
-                "--random-fully",
-                ns=ns,
+            _cmd(
+                ns,
+                f"{nat} -A KUBE-POSTROUTING -m mark --mark 0x4000/0x4000 "
+                "-j MASQUERADE --random-fully",
             )
     for proto in ("udp", "tcp"):
-        _sh(
-            "iptables",
-            "-t",
-            "nat",
-            "-A",
-            "OUTPUT",
-            "-d",
-            f"{VIP}/32",
-            "-p",
-            proto,
-            "--dport",
-            str(PORT),
-            "!",
-            "-s",
-            "100.96.0.0/16",
-            "-j",
-            "KUBE-MARK-MASQ",
-            ns=ns,
-        )
-        _sh(
-            "iptables",
-            "-t",
-            "nat",
-            "-A",
-            "OUTPUT",
-            "-d",
-            f"{VIP}/32",
-            "-p",
-            proto,
-            "--dport",
-            str(PORT),
-            "-j",
-            "DNAT",
-            "--to-destination",
-            f"{POD}:{PORT}",
-            ns=ns,
-        )
+        service = f"iptables -t nat -A OUTPUT -d {VIP}/32 -p {proto} --dport {PORT}"
+        _cmd(ns, f"{service} ! -s 100.96.0.0/16 -j KUBE-MARK-MASQ")
+        _cmd(ns, f"{service} -j DNAT --to-destination {POD}:{PORT}")
 
 
 def _wait_for(proc: subprocess.Popen[bytes], text: bytes, timeout: float) -> None:
