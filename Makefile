@@ -34,7 +34,7 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	@touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m vxsum.demo
+	$(BIN)/vxsum demo
 
 test: lint typecheck pytest
 
