@@ -14,7 +14,7 @@ def frames(cluster: Cluster, seed: int = 0) -> list[vxsum.Frame]:
     return [vxsum.parse(p.wire) for p in run(cluster, "tcp", seed=seed).packets]
 
 
-def outer(verdicts: list[vxsum.classify.Verdict]) -> vxsum.classify.Verdict:
+def outer(verdicts: list[vxsum.Verdict]) -> vxsum.Verdict:
     return next(v for v in verdicts if v.layer == "udp" and v.depth == 0)
 
 

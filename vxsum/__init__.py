@@ -13,6 +13,10 @@ The public API lives here; submodules are implementation detail unless documente
 * building (:mod:`vxsum.build`): :func:`build` writes a frame from layer
   specifications (:class:`IPv4Spec`, :class:`UDPSpec`, ...) with a :class:`Checksum`
   mode per field, and :func:`spec_of` turns a parsed header back into one;
+* the classifier: :func:`classify` gives each checksum field of a frame a
+  :class:`Verdict` (a :class:`Label`, harmless or not, evidence);
+  :func:`classify_stream` adds flow evidence, optional :class:`Conntrack` context and a
+  :class:`Diagnosis` of the capture;
 * captures (:mod:`vxsum.capture`): :class:`CaptureReader`, :func:`read_batches` and
   :func:`iter_records` for pcap and pcapng, plain or gzip-compressed;
 * the kernel model: :class:`Kernel` versions, :func:`nat_rewrite` (:mod:`vxsum.nat`),
@@ -61,7 +65,10 @@ from .checksum import (
     update_span,
     verify,
 )
+from .classify import Label, Verdict, classify
 from .config import ParseConfig
+from .conntrack import Conntrack
+from .diagnose import Diagnosis, classify_stream
 from .errors import CaptureError, ParseError, VxsumError
 from .fields import ChecksumField, Reason, Status
 from .ip import IPv4, IPv6
@@ -92,6 +99,8 @@ __all__ = [
     "ChecksumField",
     "ChecksumMode",
     "Cluster",
+    "Conntrack",
+    "Diagnosis",
     "Ethernet",
     "EthernetSpec",
     "Frame",
@@ -111,6 +120,7 @@ __all__ = [
     "IpSummed",
     "Kernel",
     "KubeProxy",
+    "Label",
     "Layer",
     "Manip",
     "ParseConfig",
@@ -122,6 +132,7 @@ __all__ = [
     "Truncated",
     "UDPLite",
     "UDPSpec",
+    "Verdict",
     "Vlan",
     "VlanSpec",
     "Vxlan",
@@ -131,6 +142,8 @@ __all__ = [
     "build",
     "checksum",
     "checksums",
+    "classify",
+    "classify_stream",
     "fold",
     "iter_records",
     "nat_rewrite",

@@ -2,7 +2,7 @@
 
 The kernel model produces the
 frames (no capture is shipped): a flannel TCP SYN from a host to a service, on three
-clusters. :func:`vxsum.classify.classify` parses each frame back and says, for every
+clusters. :func:`vxsum.classify` parses each frame back and says, for every
 checksum field, whether it is right and, if not, why.
 """
 
