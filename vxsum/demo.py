@@ -1,69 +1,68 @@
-"""``vxsum demo`` (``make demo``): the seed bug, made and explained by vxsum itself.
+"""``vxsum demo`` (``make demo``): ``vxsum analyze`` on captures shipped with the package.
 
-The kernel model produces the
-frames (no capture is shipped): a flannel TCP SYN from a host to a service, on three
-clusters. :func:`vxsum.classify` parses each frame back and says, for every
-checksum field, whether it is right and, if not, why.
+The captures in ``vxsum/data`` were written by ``vxsum repro`` (the kernel model; the
+arguments are in :data:`CAPTURES`, and a test checks that repro still writes the same
+bytes): the seed bug's two failure modes beside a harmless sender-side capture.
 """
 
 from __future__ import annotations
 
-import time
+import sys
+from importlib.resources import as_file, files
 
-import numpy as np
-
-from . import checksums
+from .capture import iter_records
 from .classify import Label, classify
-from .scenario import Cluster, PacketTrace, run
+from .cli import main as cli_main
 
-CASES = [
+__all__ = ["CAPTURES", "main"]
+
+CAPTURES = [
     (
-        "kernel 5.4.40, kube-proxy 1.18.5, flannel.1 noudpcsum, on the wire",
-        Cluster.flannel("5.4.40", "1.18.5", udp_csum=False, txrehash=False),
-        "wire",
+        "flannel-5.4.40-noudpcsum-wire.pcap",
+        "Kernel 5.4.40 (before the NAT fix), kube-proxy 1.18.5, flannel.1 noudpcsum; "
+        "TCP connect to a service, as it arrives at the other node",
+        ["--kernel", "5.4.40", "--kube-proxy", "1.18.5", "--udpcsum", "off", "--txrehash", "off"],
     ),
     (
-        "kernel 6.18 (fixed), kube-proxy 1.18.5, udpcsum on, NIC offload off, on the wire",
-        Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False),
-        "wire",
+        "flannel-6.18-udpcsum-wire.pcap",
+        "Kernel 6.18 (fixed), kube-proxy 1.18.5, udpcsum on (today's default), NIC offload off",
+        ["--kernel", "6.18", "--kube-proxy", "1.18.5", "--udpcsum", "on", "--underlay-tx", "off"],
     ),
     (
-        "kernel 6.18, kube-proxy 1.18.6 (PR 92035), tcpdump on the sender before the NIC",
-        Cluster.flannel("6.18", "1.18.6"),
-        "sender",
+        "flannel-6.18-pr92035-sender.pcap",
+        "Kernel 6.18, kube-proxy 1.18.6 (PR 92035); tcpdump on the sender, before the NIC",
+        [
+            "--kernel",
+            "6.18",
+            "--kube-proxy",
+            "1.18.6",
+            "--udpcsum",
+            "on",
+            "--tap",
+            "sender",
+            "--attempts",
+            "1",
+        ],
     ),
 ]
 
 
-def _show(title: str, packet: PacketTrace, tap: str) -> None:
-    frame = packet.wire if tap == "wire" else packet.sender
-    print(f"\n{title}")
-    for v in classify(frame):
-        due = "-" if v.expected is None else f"0x{v.expected:04x}"
-        line = f"  depth {v.depth} {v.layer:<5} 0x{v.value:04x} (should be {due}) {v.verdict}"
-        if v.verdict not in (Label.GOOD, Label.NO_CHECKSUM):
-            line += f" [{'harmless' if v.harmless else 'harmful'}]: {v.detail}"
-        print(line)
-    fate = packet.fate
-    print(f"  node B: {'delivered' if fate.delivered else 'dropped, ' + str(fate.counter)}")
-
-
 def main() -> None:
-    print("vxsum demo: a flannel TCP SYN to a service, made by the kernel model and parsed back")
-    for title, cluster, tap in CASES:
-        scenario = run(cluster, "tcp")
-        _show(title, scenario.packets[0], tap)
-        print(f"  connect completes after {scenario.delivered_at:.0f} s")
-
-    n = 200_000
-    rng = np.random.default_rng(0)
-    sizes = rng.choice(np.array([66, 150, 1450]), size=n, p=[0.4, 0.3, 0.3])
-    buf = rng.integers(0, 256, size=int(sizes.sum()), dtype=np.uint8).tobytes()
-    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    t0 = time.perf_counter()
-    checksums(buf, offsets, sizes)
-    seconds = time.perf_counter() - t0
-    print(f"\nBatch core: {n:,} packets ({len(buf) / 1e6:.0f} MB) checksummed in {seconds:.3f} s")
+    data = files("vxsum") / "data"
+    for name, title, _ in CAPTURES:
+        print(f"\n=== {title}\n$ vxsum analyze {name}")
+        with as_file(data / name) as path:
+            sys.stdout.flush()
+            cli_main(["analyze", str(path)])
+            first = bytes(next(iter_records(path)).data)
+        print("first frame, field by field:")
+        for v in classify(first):
+            due = "-" if v.expected is None else f"0x{v.expected:04x}"
+            extra = "" if v.verdict in (Label.GOOD, Label.NO_CHECKSUM) else f": {v.detail}"
+            print(
+                f"  depth {v.depth} {v.layer:<5} 0x{v.value:04x} (should be {due}) "
+                f"{v.verdict}{extra}"
+            )
 
 
 if __name__ == "__main__":
