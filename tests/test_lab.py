@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from vxsum.lab import LabConfig, lab_unavailable, run_lab
-from vxsum.labcheck import MATRIX_V4, MATRIX_V6, LabCheck, check_run, markdown_table
+from vxsum.labcheck import MATRIX_SNAT, MATRIX_V4, MATRIX_V6, LabCheck, check_run, markdown_table
 
 pytestmark = pytest.mark.skipif(lab_unavailable() is not None, reason=str(lab_unavailable()))
 
@@ -21,7 +21,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[LabConfig, LabCheck
     root: Path = tmp_path_factory.mktemp("lab")
     return {
         cfg: check_run(run_lab(cfg, root / f"run-{k:02d}"))
-        for k, cfg in enumerate(MATRIX_V4 + MATRIX_V6)
+        for k, cfg in enumerate(MATRIX_V4 + MATRIX_V6 + MATRIX_SNAT)
     }
 
 
@@ -54,3 +54,25 @@ def test_the_mitigations_deliver_at_once(matrix: dict[LabConfig, LabCheck]) -> N
         check = matrix[cfg]
         errors = {k: v for k, v in check.counters.items() if "CsumErr" in k and v}
         assert check.tcp == ["0 s"] * 4 and not errors, cfg.label
+
+
+@pytest.mark.parametrize("v6", [False, True])
+def test_an_outer_address_rewrite_breaks_tcp_even_after_pr_92035(
+    matrix: dict[LabConfig, LabCheck], v6: bool
+) -> None:
+    """real-kernel-lab.md: an extra SNAT of the outer packets, udpcsum on: off by twice the
+    address delta (198.18.0.1 -> .11 adds 0x000a, 2001:db8:7::1 -> ::11 adds 0x0010: the
+    field moves up by it, the right value down)."""
+    cfg = LabConfig(
+        udp_csum=True, post_92035=True, underlay_tx=False, ipv6_underlay=v6, outer_snat=True
+    )
+    check = matrix[cfg]
+    assert check.tcp == ["failed"] * 4  # every SYN, retransmissions too, is rewritten
+    stored, due = (int(x, 16) for x in check.example.split(" -> "))
+    assert (stored - due) & 0xFFFF == (0x20 if v6 else 0x14)
+    zero = matrix[
+        LabConfig(
+            udp_csum=False, post_92035=True, underlay_tx=False, ipv6_underlay=v6, outer_snat=True
+        )
+    ]
+    assert zero.tcp == ["0 s"] * 4  # noudpcsum: the zero field is left alone

@@ -30,6 +30,7 @@ __all__ = ["LabConfig", "LabRun", "LabUnavailable", "lab_unavailable", "run_lab"
 TOOLS = ("ip", "iptables", "ip6tables", "conntrack", "ethtool", "tcpdump", "nstat", "bridge")
 NODE_A4, NODE_B4 = "198.18.0.1", "198.18.0.2"
 NODE_A6, NODE_B6 = "2001:db8:7::1", "2001:db8:7::2"
+SNAT_A4, SNAT_A6 = "198.18.0.11", "2001:db8:7::11"  # the outer SNAT target (outer_snat)
 VXLAN_A, VXLAN_B, POD, POD_GW = "100.96.0.0", "100.96.1.0", "100.96.1.2", "100.96.1.1"
 VIP, PORT = "100.100.0.10", 53
 
@@ -63,6 +64,7 @@ class LabConfig:
     vxlan_tx: bool = True  # tx-checksum-ip-generic on flannel.1
     underlay_tx: bool = True  # tx checksum offload on the veth underlay of node A
     ipv6_underlay: bool = False
+    outer_snat: bool = False  # an extra SNAT of the outer packets to a second address of A
     vxlan_port: int = 8472
     vni: int = 1
     udp_exchanges: int = 4
@@ -77,7 +79,7 @@ class LabConfig:
         return (
             f"{'v6' if self.ipv6_underlay else 'v4'} udpcsum={on(self.udp_csum)} "
             f"{'post' if self.post_92035 else 'pre'}-92035 vxlan-tx={on(self.vxlan_tx)} "
-            f"underlay-tx={on(self.underlay_tx)}"
+            f"underlay-tx={on(self.underlay_tx)}{' outer-snat' if self.outer_snat else ''}"
         )
 
 
@@ -228,6 +230,16 @@ def _build(ns: _Namespaces, cfg: LabConfig) -> None:
     # the node address and its socket sees the underlay's offload (real-kernel-lab.md).
     _cmd(a, f"ip route add {VIP}/32 dev a0 src {NODE_A4}")
     _kube_proxy_rules(a, cfg.post_92035)
+    if cfg.outer_snat:  # real-kernel-lab.md: "An outer address rewrite, seen"
+        tool, local, extra, plen = (
+            ("ip6tables", NODE_A6, SNAT_A6, 64) if v6 else ("iptables", NODE_A4, SNAT_A4, 24)
+        )
+        _cmd(a, f"ip addr add {extra}/{plen} dev a0{' nodad' if v6 else ''}")
+        _cmd(
+            a,
+            f"{tool} -t nat -I POSTROUTING -s {local} -p udp --dport {cfg.vxlan_port} "
+            f"-j SNAT --to-source {extra}",
+        )
     _cmd(a, f"ethtool -K a0 tx {'on' if cfg.underlay_tx else 'off'}")
     _cmd(a, f"ethtool -K flannel.1 tx-checksum-ip-generic {'on' if cfg.vxlan_tx else 'off'}")
 
@@ -334,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m vxsum.lab [--ipv6|--all] [-o FILE]``: run the matrix, print the table."""
     import argparse
 
-    from .labcheck import MATRIX_V4, MATRIX_V6, check_run, markdown_table
+    from .labcheck import MATRIX_SNAT, MATRIX_V4, MATRIX_V6, check_run, markdown_table
 
     parser = argparse.ArgumentParser(prog="python -m vxsum.lab", description=__doc__)
     group = parser.add_mutually_exclusive_group()
@@ -347,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"vxsum lab: cannot run here: {reason}", file=sys.stderr)
         return 2
-    matrix = MATRIX_V6 if args.ipv6 else MATRIX_V4 + MATRIX_V6 if args.all else MATRIX_V4
+    matrix = (
+        MATRIX_V6 if args.ipv6 else MATRIX_V4 + MATRIX_V6 + MATRIX_SNAT if args.all else MATRIX_V4
+    )
     root = args.keep or Path(tempfile.mkdtemp(prefix="vxsum-lab-"))
     checks = []
     for k, cfg in enumerate(matrix):

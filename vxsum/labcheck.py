@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import platform
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,32 +25,35 @@ import dpkt
 
 from .checksum import checksum, pseudo_header_sum
 from .classify import Label
-from .conntrack import Conntrack
+from .conntrack import Conntrack, Tuple
 from .diagnose import classify_stream
 from .encap import vxlan_encapsulate
 from .kcsum import IpSummed
 from .kversion import Kernel
-from .lab import NODE_A4, NODE_A6, POD, LabConfig, LabRun
+from .lab import NODE_A4, NODE_A6, POD, SNAT_A4, SNAT_A6, LabConfig, LabRun
 from .nat import Manip, nat_rewrite
 from .parse import ParseConfig, parse
 from .scenario import SYN_RETRIES, _receive
 from .sender import packed
 from .skb import Skb, fill_pending
 
-__all__ = ["MATRIX_V4", "MATRIX_V6", "LabCheck", "check_run", "markdown_table"]
+__all__ = ["MATRIX_SNAT", "MATRIX_V4", "MATRIX_V6", "LabCheck", "check_run", "markdown_table"]
 
 _BOOLS = (True, False)
 MATRIX_V4 = [
     LabConfig(udp_csum=u, post_92035=p, vxlan_tx=v, underlay_tx=t)
     for u, p, v, t in itertools.product(_BOOLS, _BOOLS, _BOOLS, _BOOLS)
 ]
+# The lab doc's outer address rewrite: an extra SNAT of the outer packets to a second
+# address of node A, with post-92035 rules (table g, "address only").
+MATRIX_SNAT = [
+    LabConfig(udp_csum=u, post_92035=True, underlay_tx=False, ipv6_underlay=v6, outer_snat=True)
+    for u, v6 in itertools.product(_BOOLS, _BOOLS)
+]
 MATRIX_V6 = [
     LabConfig(udp_csum=u, post_92035=p, vxlan_tx=v, underlay_tx=t, ipv6_underlay=True)
     for u, p, v, t in itertools.product(_BOOLS, _BOOLS, _BOOLS, _BOOLS)
 ]
-_CT_OUTER = re.compile(
-    r"src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+) .*?src=\S+ dst=\S+ sport=\d+ dport=(\d+)"
-)
 
 
 @dataclass
@@ -115,6 +117,14 @@ class _Outer:
         return self.inner + 20 + (16 if self.inner_proto == 6 else 6)
 
     @property
+    def flow(self) -> Tuple:
+        """The outer (source, destination, ports) as captured."""
+        f, v6 = self.frame, self.frame[12:14] == b"\x86\xdd"
+        src, dst = (f[22:38], f[38:54]) if v6 else (f[26:30], f[30:34])
+        dport = int.from_bytes(f[self.l4 + 2 : self.l4 + 4], "big")
+        return Tuple(src, dst, self.sport, dport)
+
+    @property
     def key(self) -> tuple[int, int, bytes]:
         """Identifies a packet at both taps: inner protocol, IP id and L4 ports."""
         i = self.inner
@@ -123,7 +133,9 @@ class _Outer:
 
 def _outer_packets(frames: list[bytes], cfg: LabConfig) -> list[_Outer]:
     """VXLAN packets from node A to the pod, in capture order."""
-    src = packed(NODE_A6 if cfg.ipv6_underlay else NODE_A4)
+    sources = {packed(NODE_A6 if cfg.ipv6_underlay else NODE_A4)}
+    if cfg.outer_snat:
+        sources.add(packed(SNAT_A6 if cfg.ipv6_underlay else SNAT_A4))
     out = []
     for frame in frames:
         v6 = frame[12:14] == b"\x86\xdd"
@@ -131,7 +143,10 @@ def _outer_packets(frames: list[bytes], cfg: LabConfig) -> list[_Outer]:
         if len(frame) < l4 + 8 + 8 + 14 + 28:
             continue
         outer_src = frame[22:38] if v6 else frame[26:30]
-        if outer_src != src or int.from_bytes(frame[l4 + 2 : l4 + 4], "big") != cfg.vxlan_port:
+        if (
+            outer_src not in sources
+            or int.from_bytes(frame[l4 + 2 : l4 + 4], "big") != cfg.vxlan_port
+        ):
             continue
         inner = l4 + 8 + 8 + 14
         if frame[inner + 16 : inner + 20] == packed(POD) and frame[inner + 9] in (6, 17):
@@ -139,24 +154,12 @@ def _outer_packets(frames: list[bytes], cfg: LabConfig) -> list[_Outer]:
     return out
 
 
-def _masqueraded_ports(conntrack: str, cfg: LabConfig) -> dict[int, int]:
-    """New outer source port -> original one, for outer VXLAN flows NAT rewrote."""
-    node = NODE_A6 if cfg.ipv6_underlay else NODE_A4
-    mapping = {}
-    for line in conntrack.splitlines():
-        m = _CT_OUTER.search(line)
-        if m and m.group(4) == str(cfg.vxlan_port) and packed(m.group(1)) == packed(node):
-            orig, new = int(m.group(3)), int(m.group(5))
-            if orig != new:
-                mapping[new] = orig
-    return mapping
-
-
 def _predict(
-    pkt: _Outer, cfg: LabConfig, kernel: Kernel, pre_port: int, nat: bool, socket: bool = True
+    pkt: _Outer, cfg: LabConfig, kernel: Kernel, before: Tuple | None, socket: bool = True
 ) -> Skb:
     """The outer frame as node A's tap should see it, from the lab's settings.
 
+    ``before`` is the outer tuple before NAT (from conntrack), None if NAT left it alone.
     ``socket`` False models a TCP segment sent by the kernel's control socket
     (``tcp_v4_send_ack`` / ``tcp_v4_send_reset`` via ``ip_send_unicast_reply``: the
     ACK of a TIME_WAIT socket, a RST), which is checksummed in software.
@@ -180,9 +183,9 @@ def _predict(
     src, dst = (f[22:38], f[38:54]) if v6 else (f[26:30], f[30:34])
     outer = vxlan_encapsulate(
         inner,
-        outer_src=src,
+        outer_src=src if before is None else before.src,
         outer_dst=dst,
-        sport=pre_port,
+        sport=pkt.sport if before is None else before.sport,
         dport=cfg.vxlan_port,
         vni=cfg.vni,
         udp_csum=cfg.udp_csum,
@@ -191,9 +194,14 @@ def _predict(
         inner_macs=(f[i - 14 : i - 8], f[i - 8 : i - 2]),
         outer_macs=(f[0:6], f[6:12]),
     )
-    if nat:
+    if before is not None:
         ip = nat_rewrite(
-            outer.data[14:], Manip.SRC, kernel=kernel, ip_summed=outer.ip_summed, new_port=pkt.sport
+            outer.data[14:],
+            Manip.SRC,
+            kernel=kernel,
+            ip_summed=outer.ip_summed,
+            new_addr=src,
+            new_port=pkt.sport,
         ).packet
         outer = Skb(outer.data[:14] + ip, outer.ip_summed, outer.csum_start, outer.csum_offset)
     return outer if cfg.underlay_tx else fill_pending(outer)
@@ -272,7 +280,6 @@ def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
     check.tcp = [_tcp_outcome(t) for t in run.tcp_times]
     at_a = _outer_packets(_frames(run.capture_a), cfg)
     at_b = {p.key: p for p in _outer_packets(_frames(run.capture_b), cfg)}
-    masq = _masqueraded_ports(run.conntrack_a, cfg)
     conntrack = Conntrack.parse(run.conntrack_a)
     seen_inner: set[tuple[int, bytes]] = set()
     outer_nat: dict[int, bool] = {}  # captured outer sport -> predicted NAT
@@ -282,21 +289,23 @@ def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
         first_of_connection = inner_flow not in seen_inner
         seen_inner.add(inner_flow)
         if pkt.sport not in outer_nat:  # a new outer conntrack entry: the nat table decides
-            outer_nat[pkt.sport] = first_of_connection and not cfg.post_92035
+            # The extra SNAT rule comes first in POSTROUTING and rewrites every outer packet;
+            # otherwise kube-proxy's mark decides (a connection's first packet, before 92035).
+            outer_nat[pkt.sport] = cfg.outer_snat or (first_of_connection and not cfg.post_92035)
         nat = outer_nat[pkt.sport]
-        if nat != (pkt.sport in masq):
+        before = conntrack.before_nat("udp", pkt.flow)
+        if nat != (before is not None):
             check.mismatches.append(
                 f"outer sport {pkt.sport}: NAT predicted {nat}, conntrack says {not nat}"
             )
             continue
         check.outer_nat += nat
-        pre_port = masq.get(pkt.sport, pkt.sport)
-        predicted = _predict(pkt, cfg, kernel, pre_port, nat)
+        predicted = _predict(pkt, cfg, kernel, before)
         socket = True
         if _is_control_segment(pkt) and not _same_fields(pkt, predicted):
             # A pure ACK or a RST may come from a TIME_WAIT or the control socket,
             # whichever state the connection had reached: a race the model cannot see.
-            alternative = _predict(pkt, cfg, kernel, pre_port, nat, socket=False)
+            alternative = _predict(pkt, cfg, kernel, before, socket=False)
             if _same_fields(pkt, alternative):
                 predicted, socket = alternative, False
                 check.control_segments += 1
@@ -351,7 +360,7 @@ def markdown_table(checks: list[LabCheck]) -> str:
         udp_err = "Udp6InCsumErrors" if cfg.ipv6_underlay else "UdpInCsumErrors"
         pred, seen = c.predicted_counters, c.counters
         cells = [
-            "IPv6" if cfg.ipv6_underlay else "IPv4",
+            ("IPv6" if cfg.ipv6_underlay else "IPv4") + (" + outer SNAT" if cfg.outer_snat else ""),
             _on(cfg.udp_csum),
             f"{'post' if cfg.post_92035 else 'pre'}-92035",
             _on(cfg.vxlan_tx),
