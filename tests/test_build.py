@@ -11,7 +11,6 @@ import scapy.contrib.geneve  # binds UDP port 6081 to Geneve in scapy
 import scapy.layers.vxlan  # noqa: F401  (binds UDP port 4789 to VXLAN)
 from frames import encapsulated, seeds
 from hypothesis import given
-from hypothesis import strategies as st
 from scapy.compat import raw
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
@@ -20,11 +19,9 @@ import vxsum
 from vxsum.build import (
     Checksum,
     EthernetSpec,
-    GeneveSpec,
     ICMPSpec,
     ICMPv6Spec,
     IPv4Spec,
-    IPv6FragmentSpec,
     IPv6OptionsSpec,
     IPv6RoutingSpec,
     IPv6Spec,
@@ -32,191 +29,12 @@ from vxsum.build import (
     TCPSpec,
     UDPSpec,
     VlanSpec,
-    VxlanSpec,
     build,
     spec_of,
 )
-from vxsum.tunnels import GeneveOption
+from vxsum.strategies import layer_stacks
 
-u8 = st.integers(0, 0xFF)
-u16 = st.integers(0, 0xFFFF)
-u32 = st.integers(0, 0xFFFFFFFF)
-TUNNEL_PORTS = frozenset({4789, 8472, 4790, 6081, 3544, 6635, 1701})
-b4, b6, b16 = (st.binary(min_size=n, max_size=n) for n in (4, 6, 16))
-ports = u16.filter(lambda p: p not in TUNNEL_PORTS)
 CHECKSUMMED = (IPv4Spec, UDPSpec, TCPSpec, ICMPSpec, ICMPv6Spec)
-
-
-def modes(seed: bool = True) -> st.SearchStrategy[Checksum | int]:
-    """Mostly correct checksums, else zero, a seed (where there is a pseudo-header) or a value."""
-    named = [Checksum.ZERO, Checksum.SEED] if seed else [Checksum.ZERO]
-    return st.one_of(st.just(Checksum.CORRECT), st.sampled_from(named), u16)
-
-
-def words(max_words: int) -> st.SearchStrategy[bytes]:
-    """Option bytes already padded to 4-byte words (the builder would pad them anyway)."""
-    return st.integers(0, max_words).flatmap(lambda n: st.binary(min_size=4 * n, max_size=4 * n))
-
-
-def aligned(options: list[tuple[int, bytes]]) -> tuple[tuple[int, bytes], ...]:
-    """IPv6 TLVs padded with Pad1/PadN to 8n - 2 bytes, as the parser will list them."""
-    size = sum(1 if t == 0 else 2 + len(d) for t, d in options)
-    need = -(size + 2) % 8
-    pad = [(0, b"")] if need == 1 else [(1, bytes(need - 2))] if need else []
-    return (*options, *pad)
-
-
-@st.composite
-def ipv6_extensions(draw: st.DrawFn, plain: bool) -> list[Spec]:
-    """A few extension headers; ``plain`` leaves out what scapy/dpkt handle differently."""
-    kinds = ["hop", "dst", "frag"] if plain else ["hop", "frag", "dst", "routing", "hao"]
-    out: list[Spec] = []
-    chosen = draw(st.lists(st.sampled_from(kinds), max_size=3))
-    if plain:  # the RFC 8200 section 4.1 order, which dpkt needs
-        chosen = sorted(set(chosen), key=kinds.index)
-    for kind in chosen:
-        if kind in ("hop", "dst"):
-            if plain:
-                opts = [(5, b"\0\0")] if draw(st.booleans()) else []  # router alert
-            else:  # no jumbo (0xC2) and no home address (0xC9) by accident
-                tlv = st.tuples(
-                    st.integers(1, 0xFF).filter(lambda t: t not in (0xC2, 0xC9)),
-                    st.binary(max_size=6),
-                )
-                opts = draw(st.lists(tlv | st.just((0, b"")), max_size=3))
-            out.append(IPv6OptionsSpec(kind=0 if kind == "hop" else 60, options=aligned(opts)))
-        elif kind == "hao":
-            out.append(IPv6OptionsSpec(kind=60, options=aligned([(0xC9, draw(b16))])))
-        elif kind == "frag":  # atomic (RFC 6946): no offset, no M flag
-            out.append(
-                IPv6FragmentSpec(
-                    reserved=draw(u8),
-                    flags=draw(st.sampled_from([0, 2, 4, 6])),
-                    identification=draw(u32),
-                )
-            )
-        else:
-            rtype = draw(st.sampled_from([0, 2, 4]))
-            addrs = draw(st.lists(b16, min_size=1, max_size=3))
-            left = draw(st.none() | st.integers(0, len(addrs)))
-            out.append(
-                IPv6RoutingSpec(routing_type=rtype, addresses=tuple(addrs), segments_left=left)
-            )
-    return out
-
-
-@st.composite
-def ip_stack(draw: st.DrawFn, plain: bool, tunnel: bool) -> list[Spec | bytes]:
-    """IPv4 or IPv6, a transport, maybe a VXLAN/Geneve tunnel with an inner frame, payload."""
-    v6 = draw(st.booleans())
-    out: list[Spec | bytes] = []
-    if v6:
-        out.append(
-            IPv6Spec(
-                src=draw(b16),
-                dst=draw(b16),
-                traffic_class=draw(u8),
-                flow_label=draw(st.integers(0, 0xFFFFF)),
-                hop_limit=draw(u8),
-            )
-        )
-        out += draw(ipv6_extensions(plain))
-    else:
-        opts = ["", "94040000", "01010100"]
-        out.append(
-            IPv4Spec(
-                src=draw(b4),
-                dst=draw(b4),
-                tos=draw(u8),
-                identification=draw(u16),
-                flags=draw(st.sampled_from([0, 2])),
-                ttl=draw(u8),
-                options=bytes.fromhex(draw(st.sampled_from(opts))) if plain else draw(words(10)),
-                checksum=Checksum.CORRECT if plain else draw(modes(seed=False)),
-            )
-        )
-    mode = Checksum.CORRECT if plain else draw(modes())
-    kind = draw(st.sampled_from(["udp", "tcp", "icmp"]))
-    if kind == "udp" or tunnel:
-        if tunnel:
-            out.append(UDPSpec(src_port=draw(ports), checksum=mode))
-            if draw(st.booleans()):
-                out.append(
-                    VxlanSpec(flags=0x08 if plain else draw(u8), vni=draw(st.integers(0, 0xFFFFFF)))
-                )
-            else:
-                gopts = st.builds(
-                    GeneveOption,
-                    option_class=u16,
-                    type=u8,
-                    flags=st.integers(0, 7),
-                    data=words(2),
-                )
-                out.append(
-                    GeneveSpec(
-                        oam=draw(st.booleans()),
-                        critical=draw(st.booleans()),
-                        vni=draw(st.integers(0, 0xFFFFFF)),
-                        options=tuple(draw(st.lists(gopts, max_size=2))),
-                    )
-                )
-            return out + draw(ethernet_frame(plain, tunnel=False))
-        out.append(UDPSpec(src_port=draw(ports), dst_port=draw(ports), checksum=mode))
-    elif kind == "tcp":
-        tcp_opts = ["", "020405b4", "01010402"]
-        out.append(
-            TCPSpec(
-                src_port=draw(ports),
-                dst_port=draw(ports),
-                seq=draw(u32),
-                ack=draw(u32),
-                flags=draw(st.integers(0, 0xFFF)),
-                window=draw(u16),
-                urgent=draw(u16),
-                options=bytes.fromhex(draw(st.sampled_from(tcp_opts)))
-                if plain
-                else draw(words(10)),
-                checksum=mode,
-            )
-        )
-    elif v6:
-        itype = draw(st.sampled_from([128, 129] if plain else [128, 129, 130, 200]))
-        out.append(
-            ICMPv6Spec(
-                type=itype,
-                code=draw(u8),
-                rest=draw(b4),
-                checksum=mode,
-            )
-        )
-    else:
-        mode = Checksum.CORRECT if plain else draw(modes(seed=False))
-        itype = draw(st.sampled_from([0, 8] if plain else [0, 8, 13, 14, 17]))
-        out.append(
-            ICMPSpec(
-                type=itype,
-                code=draw(u8),
-                rest=draw(b4),
-                checksum=mode,
-            )
-        )
-    return [*out, draw(st.binary(max_size=32))]
-
-
-@st.composite
-def ethernet_frame(draw: st.DrawFn, plain: bool, tunnel: bool) -> list[Spec | bytes]:
-    """Ethernet, up to two VLAN tags (802.1ad then 802.1Q for QinQ), then an IP stack."""
-    out: list[Spec | bytes] = [EthernetSpec(dst=draw(b6), src=draw(b6))]
-    for tpid in draw(st.sampled_from([[], [0x8100], [0x88A8, 0x8100]])):
-        vid = draw(st.integers(0, 0xFFF))
-        out.append(
-            VlanSpec(tpid=tpid, pcp=draw(st.integers(0, 7)), dei=draw(st.integers(0, 1)), vid=vid)
-        )
-    return out + draw(ip_stack(plain, tunnel))
-
-
-def frames(plain: bool = False) -> st.SearchStrategy[list[Spec | bytes]]:
-    return st.booleans().flatmap(lambda tunnel: ethernet_frame(plain, tunnel))
 
 
 def expected_status(rec: vxsum.ChecksumField, data: bytes, v6: bool) -> str:
@@ -227,7 +45,7 @@ def expected_status(rec: vxsum.ChecksumField, data: bytes, v6: bool) -> str:
     return "good" if vxsum.verify(span, rec.pseudo_sum) else "bad"
 
 
-@given(frames())
+@given(layer_stacks())
 def test_parse_build_round_trip(specs: list[Spec | bytes]) -> None:
     data = build(specs)
     frame = vxsum.parse(data)
@@ -281,7 +99,7 @@ def _checksum_fields(pkt: Packet) -> list[tuple[Packet, str]]:
     return found
 
 
-@given(frames(plain=True))
+@given(layer_stacks(plain=True))
 def test_scapy_recomputes_the_same_checksums(specs: list[Spec | bytes]) -> None:
     data = build(specs)
     pkt = Ether(data)
@@ -294,7 +112,7 @@ def test_scapy_recomputes_the_same_checksums(specs: list[Spec | bytes]) -> None:
     assert raw(pkt) == data
 
 
-@given(frames(plain=True))
+@given(layer_stacks(plain=True))
 def test_dpkt_reads_the_same_fields(specs: list[Spec | bytes]) -> None:
     data = build(specs)
     eth = dpkt.ethernet.Ethernet(data)

@@ -36,6 +36,7 @@ from .signatures import EPHEMERAL_PORTS, port_before_rewrite
 __all__ = ["Label", "Verdict", "classify"]
 
 _TUNNEL_LAYERS = ("tcp", "udp", "udplite")
+_PSEUDO_HEADER_LAYERS = ("tcp", "udp", "udplite", "icmpv6")  # only these have a seed
 
 
 class Label(StrEnum):
@@ -100,7 +101,7 @@ def inner_pending(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> Ch
 
 def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
     assert f.expected is not None
-    if f.layer != "ipv4" and f.stored == f.pseudo_sum:
+    if f.layer in _PSEUDO_HEADER_LAYERS and f.stored == f.pseudo_sum:
         return _verdict(
             f,
             Label.OFFLOAD_SEED,

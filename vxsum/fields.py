@@ -125,7 +125,13 @@ def evaluate(
         )
 
     if stored == 0 and zero_status is not None:
-        return record(zero_status)
+        # Still say what the field would hold with a checksum: 0xFFFF there makes a
+        # stored 0 over IPv6 the other zero rather than a missing checksum.
+        due = None
+        if reason is None and captured >= span_length:
+            span0 = buf[span_offset : span_offset + span_length]
+            due = checksum(span0, pseudo_sum) or 0xFFFF
+        return record(zero_status, due)
     if reason is not None and reason is not Reason.LENGTH_ZERO:
         return record(Status.UNVERIFIABLE, why=reason)
     if captured < span_length:

@@ -1,0 +1,220 @@
+"""The public strategies: round trips, promised labels, NAT cases, from_type, shrinking.
+
+Issue 7's frame part: whatever :mod:`vxsum.strategies` draws must build, parse back to
+itself, and (for the checksum states) get from :func:`vxsum.classify.classify` exactly
+the label the strategy promises for every field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import fields
+from importlib.metadata import entry_points
+
+import pytest
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+
+import vxsum
+from vxsum.build import EthernetSpec, IPv4Spec, Spec, TCPSpec, UDPSpec, build, spec_of
+from vxsum.classify import Label, classify
+from vxsum.ip import IPv6Fragment, IPv6Options, IPv6Routing
+from vxsum.kcsum import IpSummed
+from vxsum.signatures import zero_mangled
+from vxsum.strategies import (
+    LABELLED,
+    LabelledFrame,
+    NatCase,
+    frames,
+    ip_stacks,
+    ipv4_addresses,
+    ipv6_addresses,
+    labelled_frames,
+    layer_stacks,
+    nat_cases,
+)
+
+SPEC_CLASSES = [
+    vxsum.EthernetSpec,
+    vxsum.VlanSpec,
+    vxsum.IPv4Spec,
+    vxsum.IPv6Spec,
+    vxsum.IPv6OptionsSpec,
+    vxsum.IPv6RoutingSpec,
+    vxsum.IPv6FragmentSpec,
+    vxsum.UDPSpec,
+    vxsum.TCPSpec,
+    vxsum.ICMPSpec,
+    vxsum.ICMPv6Spec,
+    vxsum.VxlanSpec,
+    vxsum.GeneveSpec,
+]
+LAYER_CLASSES = [
+    vxsum.Ethernet,
+    vxsum.Vlan,
+    vxsum.IPv4,
+    vxsum.IPv6,
+    IPv6Options,
+    IPv6Routing,
+    IPv6Fragment,
+    vxsum.UDP,
+    vxsum.TCP,
+    vxsum.ICMP,
+    vxsum.ICMPv6,
+    vxsum.Vxlan,
+    vxsum.Geneve,
+]
+
+
+def pinned(spec: Spec | bytes) -> dict[str, object]:
+    assert not isinstance(spec, bytes)
+    return {f.name: getattr(spec, f.name) for f in fields(spec)}
+
+
+def assert_round_trip(specs: list[Spec | bytes], linktype: int) -> None:
+    """parse(build(specs)) has the same headers, pinned fields as given, and rebuilds."""
+    data = build(specs)
+    frame = vxsum.parse(data, linktype)
+    assert frame.error is None
+    *headers, payload = specs
+    assert bytes(frame.remainder) == payload
+    assert [type(spec_of(layer)) for layer in frame.layers] == [type(h) for h in headers]
+    for spec, layer in zip(headers, frame.layers, strict=True):
+        derived = pinned(spec_of(layer))
+        given_ = {k: v for k, v in pinned(spec).items() if v is not None and k != "checksum"}
+        assert {**derived, **given_} == derived, type(spec).__name__
+    assert build([*map(spec_of, frame.layers), bytes(frame.remainder)]) == data
+
+
+@settings(max_examples=60)
+@given(layer_stacks(max_tunnels=3))
+def test_layer_stacks_round_trip(specs: list[Spec | bytes]) -> None:
+    assert_round_trip(specs, 1)
+
+
+@settings(max_examples=40)
+@given(ip_stacks(min_tunnels=1, max_tunnels=2))
+def test_ip_stacks_round_trip_as_raw_ip(specs: list[Spec | bytes]) -> None:
+    assert_round_trip(specs, 101)
+
+
+@settings(max_examples=40)
+@given(frames(plain=True))
+def test_plain_frames_are_all_good(data: bytes) -> None:
+    assert {v.verdict for v in classify(data)} == {Label.GOOD}
+
+
+@settings(max_examples=30)
+@given(ipv4_addresses(text=True), ipv6_addresses(text=True), ipv4_addresses(), ipv6_addresses())
+def test_addresses(v4: str, v6: str, p4: bytes, p6: bytes) -> None:
+    assert ipaddress.IPv4Address(v4).packed == IPv4Spec(src=v4).src
+    assert str(ipaddress.IPv6Address(v6)) == v6
+    assert (len(p4), len(p6)) == (4, 16)
+
+
+# --- checksum states --------------------------------------------------------------------
+
+
+def verdicts(data: bytes) -> dict[tuple[int, str], Label]:
+    out = {(v.depth, v.layer): v.verdict for v in classify(data)}
+    assert len(out) == len(vxsum.parse(data).checksums), "one field per (depth, layer)"
+    return out
+
+
+@pytest.mark.parametrize("label", LABELLED)
+def test_each_checksum_state_gets_its_label(label: Label) -> None:
+    @settings(max_examples=25)
+    @given(labelled_frames(label))
+    def check(case: LabelledFrame) -> None:
+        data, labels, _ = case
+        assert label in labels.values()
+        assert verdicts(data) == labels
+
+    check()
+
+
+@settings(max_examples=60)
+@given(labelled_frames(*LABELLED))
+def test_mixed_checksum_states(case: LabelledFrame) -> None:
+    data, labels, _ = case
+    assert verdicts(data) == labels
+
+
+def test_labelled_frames_makes_every_label() -> None:
+    assert set(LABELLED) == set(Label)
+    with pytest.raises(ValueError, match="bogus"):
+        labelled_frames("bogus")
+
+
+# --- NAT ----------------------------------------------------------------------------------
+
+
+def l4_field(packet: bytes) -> vxsum.ChecksumField:
+    return vxsum.parse(packet, 101).checksums[-1]
+
+
+@settings(max_examples=80)
+@given(nat_cases())
+def test_nat_cases(case: NatCase) -> None:
+    """What nf_nat does to each checksum state, as kernel-model.md section c says."""
+    before = l4_field(case.packet)
+    result = case.rewrite()
+    after = l4_field(result.packet)
+    assert len(result.packet) == len(case.packet)
+    ip_ok = [c.status for c in vxsum.parse(result.packet, 101).checksums if c.layer == "ipv4"]
+    assert all(s == vxsum.Status.GOOD for s in ip_ok)
+    if case.ip_summed != IpSummed.PARTIAL:
+        span = result.packet[after.span_offset : after.span_offset + after.span_length]
+        if not any(span):  # RFC 1624 section 3: eqn. 3 gives the other zero here (as Linux)
+            assert (after.stored, after.expected) == (0, 0xFFFF)
+        else:
+            assert after.status == before.status  # a correct field stays correct, 0 stays 0
+    elif before.stored != 0:
+        assert after.stored % 0xFFFF == after.pseudo_sum % 0xFFFF  # still the (new) seed
+    elif case.kernel.nat_skips_zero_udp_checksum or not result.manipulated:
+        assert after.stored == 0
+    else:  # a pre-fix kernel "updates" the zero field of a pending UDP checksum
+        v6 = case.packet[0] >> 4 == 6
+        size, at = (16, 8) if v6 else (4, 12)
+        if case.manip.value == "dnat":
+            at += size
+        old, new = case.packet[at : at + size], result.packet[at : at + size]
+        assert zero_mangled(after.stored, old, new) is not None or (
+            old == new and after.stored == 0xFFFF
+        )
+
+
+# --- from_type and shrinking ------------------------------------------------------------
+
+
+def test_entry_point_is_installed() -> None:
+    hooks = {ep.value for ep in entry_points(group="hypothesis")}
+    assert "vxsum.strategies:_hypothesis_setup_hook" in hooks
+
+
+@pytest.mark.parametrize("cls", SPEC_CLASSES + LAYER_CLASSES, ids=lambda c: c.__name__)
+def test_from_type(cls: type) -> None:
+    @settings(max_examples=10)
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        value = data.draw(st.from_type(cls))
+        assert type(value) is cls
+
+    check()
+
+
+def test_shrinks_to_a_readable_frame() -> None:
+    """Every strategy lists its simplest choice first (the builder's defaults), so the
+    first example tried is the simplest and a failing one shrinks to defaults."""
+    first = settings(database=None, max_examples=1, phases=[Phase.generate])
+    smallest = find(layer_stacks(), lambda specs: True, settings=first)
+    assert smallest == [EthernetSpec(), IPv4Spec(), UDPSpec(), b""]
+    has_tcp = find(
+        layer_stacks(max_tunnels=2),
+        lambda specs: any(isinstance(s, TCPSpec) for s in specs),
+        settings=settings(database=None),
+    )
+    assert has_tcp == [EthernetSpec(), IPv4Spec(), TCPSpec(), b""]
+    good = find(labelled_frames(), lambda case: True, settings=first)
+    assert set(good.labels.values()) == {Label.GOOD}
+    assert good.specs == tuple(smallest)
