@@ -118,3 +118,31 @@ def test_python_dash_m(broken: Path) -> None:
         [sys.executable, "-m", "vxsum", "analyze", str(broken)], capture_output=True, text=True
     )
     assert done.returncode == 0 and "nat-zero-mangled" in done.stdout
+
+
+def test_fast_path_counts_equal_the_parser_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Default analyze clears common-layout frames in batch; --all-fields parses every one."""
+    from vxsum.repro import write_pcap
+    from vxsum.scenario import Cluster, run
+
+    frames = []
+    for cluster in (
+        Cluster.flannel("5.4.40", "1.18.5", udp_csum=False),
+        Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False),
+        Cluster.flannel("6.18", "1.18.6"),
+        Cluster.calico("6.1", "1.18.6", underlay_tx_csum=False),
+    ):
+        for tap in ("sender", "wire"):
+            for proto in ("tcp", "udp"):
+                frames += [(p.time, getattr(p, tap)) for p in run(cluster, proto).packets]
+    path = tmp_path / "mixed.pcap"
+    write_pcap(path, frames)
+
+    def summary(*extra: str) -> str:
+        assert main(["analyze", str(path), *extra]) == 0
+        text = capsys.readouterr().out
+        return text[text.index("checksum fields") : text.index("harmful")]
+
+    assert summary() == summary("--all-fields")

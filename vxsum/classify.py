@@ -24,7 +24,7 @@ How a wrong field is explained, in this order (kernel-model.md, :mod:`vxsum.sign
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .checksum import ones_add, update_span
@@ -76,10 +76,16 @@ class Verdict:
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready values (the label as its string), without internal evidence."""
-        out = asdict(self)
-        out["verdict"] = str(self.verdict)
-        del out["pre_nat_port"]
-        return out
+        return {
+            "layer": self.layer,
+            "depth": self.depth,
+            "quoted": self.quoted,
+            "value": self.value,
+            "expected": self.expected,
+            "verdict": str(self.verdict),
+            "harmless": self.harmless,
+            "detail": self.detail,
+        }
 
 
 def _verdict(f: ChecksumField, label: Label, detail: str, port: int | None = None) -> Verdict:
