@@ -14,7 +14,7 @@ from collections import defaultdict
 def _impl(name: str) -> str:
     if "[" in name:  # test_single_buffer[plain-loop-1500]: implementation, then size
         return name.split("[", 1)[1].rstrip("]").rsplit("-", 1)[0]
-    return name.removeprefix("test_batch_").replace("_", "-")
+    return name.removeprefix("test_").removeprefix("batch_").replace("_", "-")
 
 
 def main(path: str) -> None:
@@ -32,12 +32,12 @@ def main(path: str) -> None:
     print("|---|---|---|---|")
     for group in sorted(groups, key=lambda g: (g.startswith("batch"), g)):
         impls = groups[group]
-        base = impls.get("vxsum")
+        base = impls.get("vxsum") or impls.get("analyze-jsonl")
         for impl, median in sorted(impls.items(), key=lambda kv: kv[1]):
             unit, scale = (
                 ("s", 1.0) if median > 0.1 else ("ms", 1e3) if median > 1e-4 else ("µs", 1e6)
             )
-            ratio = f"{median / base:.2f}" if base and impl != "vxsum" else ""
+            ratio = f"{median / base:.2f}" if base and median != base else ""
             print(f"| {group.strip()} | {impl} | {median * scale:.3g} {unit} | {ratio} |")
 
 
