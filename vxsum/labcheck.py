@@ -24,7 +24,7 @@ from pathlib import Path
 import dpkt
 
 from .checksum import checksum, pseudo_header_sum
-from .classify import Label
+from .classify import Label, Verdict
 from .conntrack import Conntrack, Tuple
 from .diagnose import classify_stream
 from .encap import vxlan_encapsulate
@@ -224,14 +224,6 @@ def _same_fields(pkt: _Outer, predicted: Skb) -> bool:
     )
 
 
-def _correct_outer(pkt: _Outer, v6: bool) -> int:
-    """What the outer UDP field should hold for the captured bytes (tcpdump's '->' value)."""
-    f, l4 = pkt.frame, pkt.l4
-    udp = f[l4 : l4 + 6] + b"\0\0" + f[l4 + 8 :]
-    src, dst = (f[22:38], f[38:54]) if v6 else (f[26:30], f[30:34])
-    return checksum(udp, pseudo_header_sum(src, dst, 17, len(udp))) or 0xFFFF
-
-
 def _tcp_outcome(seconds: float | None) -> str:
     if seconds is None:
         return "failed"
@@ -255,13 +247,15 @@ def true_labels(cfg: LabConfig, proto: int, nat: bool, socket: bool) -> tuple[La
 
 def _check_labels(
     check: LabCheck, pkt: _Outer, cfg: LabConfig, nat: bool, socket: bool, ct: Conntrack
-) -> None:
-    """The classifier, given A's conntrack table, must find each field's true cause."""
+) -> Verdict:
+    """The classifier, given A's conntrack table, must find each field's true cause;
+    returns its verdict on the outer UDP field."""
     # udp6zerocsumtx/rx: the VXLAN port is one where a zero IPv6 UDP checksum is allowed.
     zero_ok = frozenset({cfg.vxlan_port}) if not cfg.udp_csum else frozenset()
     config = ParseConfig(ipv6_zero_checksum_ports=zero_ok)
     (verdicts,), _ = classify_stream([parse(pkt.frame, config=config)], conntrack=ct)
-    got = {(v.depth, v.layer): v.verdict for v in verdicts}
+    by_field = {(v.depth, v.layer): v for v in verdicts}
+    got = {key: v.verdict for key, v in by_field.items()}
     want_outer, want_inner = true_labels(cfg, pkt.inner_proto, nat, socket)
     inner_layer = "tcp" if pkt.inner_proto == 6 else "udp"
     for key, want in (((0, "udp"), want_outer), ((1, inner_layer), want_inner)):
@@ -270,6 +264,7 @@ def _check_labels(
             check.mismatches.append(
                 f"classifier: {key} of {pkt.key} is {got.get(key)}, truly {want}"
             )
+    return by_field[(0, "udp")]
 
 
 def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
@@ -309,7 +304,7 @@ def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
             if _same_fields(pkt, alternative):
                 predicted, socket = alternative, False
                 check.control_segments += 1
-        _check_labels(check, pkt, cfg, nat, socket, conntrack)
+        outer = _check_labels(check, pkt, cfg, nat, socket, conntrack)
         trusted = cfg.underlay_tx and predicted.ip_summed == IpSummed.PARTIAL
         fate = _receive(predicted.data, trusted, zero_csum6_rx=not cfg.udp_csum)
         if fate.counter:
@@ -330,10 +325,9 @@ def check_run(run: LabRun, kernel: Kernel | None = None) -> LabCheck:
                         f"{tap} {name} of {pkt.key}: captured 0x{got.field(off):04x}, "
                         f"predicted 0x{want:04x}"
                     )
-        if not check.example and nat:
-            due = _correct_outer(pkt, cfg.ipv6_underlay)
-            if pkt.field(pkt.l4 + 6) not in (0, due):
-                check.example = f"0x{pkt.field(pkt.l4 + 6):04x} -> 0x{due:04x}"
+        due = outer.expected
+        if not check.example and nat and due is not None and outer.value not in (0, due):
+            check.example = f"0x{outer.value:04x} -> 0x{due:04x}"
     for tries in syns.values():  # a SYN every second at first; rehash decides the sport
         delivered = [SYN_RETRIES[k] for k, (_, ok) in enumerate(tries) if ok]
         in_time = delivered and delivered[0] < cfg.tcp_timeout

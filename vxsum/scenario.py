@@ -31,11 +31,12 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 
-from .checksum import checksum, pseudo_header_sum
 from .encap import ETH_HEADER, udp_flow_src_port, vxlan_encapsulate
+from .fields import Status
 from .kcsum import IpSummed
 from .kversion import Kernel
 from .nat import Manip, nat_rewrite
+from .parse import parse
 from .sender import packed, tcp_segment, udp_datagram
 from .skb import fill_pending
 
@@ -154,10 +155,6 @@ class Scenario:
         return next((p.time for p in self.packets if p.fate.delivered), None)
 
 
-def _outer_l4(frame: bytes) -> int:
-    return ETH_HEADER + (40 if frame[ETH_HEADER] >> 4 == 6 else 20)
-
-
 def _receive(frame: bytes, trusted: bool, zero_csum6_rx: bool = False) -> Fate:
     """Node B: outer UDP check, then the inner L4 check (``udp_queue_rcv_one_skb``, TCP/UDP rcv).
 
@@ -166,20 +163,16 @@ def _receive(frame: bytes, trusted: bool, zero_csum6_rx: bool = False) -> Fate:
     """
     if trusted:
         return Fate(True, reason="arrived CHECKSUM_PARTIAL over veth: trusted, never checked")
-    l4 = _outer_l4(frame)
+    fields = {(f.depth, f.layer): f for f in parse(frame).checksums}
+    outer = fields[(0, "udp")]
     v6 = frame[ETH_HEADER] >> 4 == 6
-    ip = frame[ETH_HEADER:l4]
-    src, dst = (ip[8:24], ip[24:40]) if v6 else (ip[12:16], ip[16:20])
-    udp = frame[l4:]
-    if udp[6:8] == b"\x00\x00":
-        if v6 and not zero_csum6_rx:
-            return Fate(False, "Udp6InErrors", "zero UDP checksum over IPv6")
-    elif checksum(udp, pseudo_header_sum(src, dst, 17, len(udp))) != 0:
+    if outer.status == Status.ILLEGAL_ZERO and not zero_csum6_rx:
+        return Fate(False, "Udp6InErrors", "zero UDP checksum over IPv6")
+    if outer.status == Status.BAD:
         return Fate(False, "Udp6InCsumErrors" if v6 else "UdpInCsumErrors", "outer UDP checksum")
-    inner = udp[8 + 8 + ETH_HEADER :]
-    proto, seg = inner[9], inner[20:]
-    if checksum(seg, pseudo_header_sum(inner[12:16], inner[16:20], proto, len(seg))) != 0:
-        counter = "TcpInCsumErrors" if proto == 6 else "UdpInCsumErrors"
+    inner = fields.get((1, "tcp")) or fields[(1, "udp")]
+    if inner.status == Status.BAD:
+        counter = "TcpInCsumErrors" if inner.layer == "tcp" else "UdpInCsumErrors"
         return Fate(False, counter, "inner checksum")
     return Fate(True)
 
