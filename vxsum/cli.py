@@ -30,15 +30,14 @@ from .capture import CaptureBatch, CaptureReader
 from .classify import Label, Verdict
 from .config import ParseConfig
 from .conntrack import Conntrack
-from .diagnose import Diagnosis, classify_stream
+from .diagnose import Diagnosis, classify_stream, headers_at
 from .errors import VxsumError
 from .fastpath import check_vxlan_batch
-from .ip import IPv4, IPv6
 from .layers import Layer
 from .parse import Frame, parse
 from .repro import TAPS, repro_frames, write_pcap
 from .scenario import Cluster
-from .transport import TCP, UDP
+from .transport import UDP
 
 __all__ = ["main"]
 
@@ -62,17 +61,14 @@ def _ports(text: str) -> frozenset[int]:
 
 def _flow(frame: Frame, depth: int) -> str:
     """'src:port > dst:port proto' of the packet at ``depth`` (for grouping harmful fields)."""
-    ip: IPv4 | IPv6 | None = None
-    for layer in frame.layers:
-        if isinstance(layer, IPv4 | IPv6) and layer.depth == depth:
-            ip = layer
-        elif isinstance(layer, UDP | TCP) and layer.depth == depth and ip is not None:
-            name = "udp" if isinstance(layer, UDP) else "tcp"
-            src, dst = ipaddress.ip_address(ip.src), ipaddress.ip_address(ip.dst)
-            return f"{src}:{layer.src_port} > {dst}:{layer.dst_port} {name}"
-    if ip is not None:
-        return f"{ipaddress.ip_address(ip.src)} > {ipaddress.ip_address(ip.dst)}"
-    return "-"
+    ip, l4 = headers_at(frame, depth)
+    if ip is None:
+        return "-"
+    src, dst = ipaddress.ip_address(ip.src), ipaddress.ip_address(ip.dst)
+    if l4 is None:
+        return f"{src} > {dst}"
+    name = "udp" if isinstance(l4, UDP) else "tcp"
+    return f"{src}:{l4.src_port} > {dst}:{l4.dst_port} {name}"
 
 
 @dataclasses.dataclass

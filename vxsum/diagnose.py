@@ -29,9 +29,9 @@ from .kcsum import IpSummed
 from .kversion import Kernel
 from .nat import Manip, nat_rewrite
 from .parse import Frame
-from .transport import UDP
+from .transport import TCP, UDP
 
-__all__ = ["Diagnosis", "Finding", "classify_stream"]
+__all__ = ["Diagnosis", "Finding", "classify_stream", "headers_at"]
 
 FlowKey = tuple[bytes, bytes, int, int]
 
@@ -108,15 +108,21 @@ class Diagnosis:
         }
 
 
-def _outer_headers(frame: Frame, depth: int) -> tuple[IPv4 | IPv6, UDP] | None:
-    """The IP and UDP headers at ``depth`` (the tunnel's outer headers)."""
+def headers_at(frame: Frame, depth: int) -> tuple[IPv4 | IPv6 | None, UDP | TCP | None]:
+    """The IP header at ``depth`` and the UDP or TCP header it carries, where present."""
     ip: IPv4 | IPv6 | None = None
     for layer in frame.layers:
         if isinstance(layer, IPv4 | IPv6) and layer.depth == depth:
             ip = layer
-        if isinstance(layer, UDP) and layer.depth == depth and ip is not None:
+        elif isinstance(layer, UDP | TCP) and layer.depth == depth and ip is not None:
             return ip, layer
-    return None
+    return ip, None
+
+
+def _outer_headers(frame: Frame, depth: int) -> tuple[IPv4 | IPv6, UDP] | None:
+    """The IP and UDP headers at ``depth`` (the tunnel's outer headers)."""
+    ip, l4 = headers_at(frame, depth)
+    return (ip, l4) if ip is not None and isinstance(l4, UDP) else None
 
 
 def _outer_flow(frame: Frame, verdict: Verdict) -> FlowKey | None:
