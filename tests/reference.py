@@ -17,3 +17,16 @@ def reference_sum(data: bytes) -> int:
 
 def reference_checksum(data: bytes) -> int:
     return ~reference_sum(data) & 0xFFFF
+
+
+def reference_udp_due(packet: bytes, ip_offset: int = 14) -> int:
+    """What the UDP field of an IPv4/UDP packet at ``ip_offset`` should hold, by the plain loop.
+
+    The pseudo-header is written out as bytes (RFC 768) rather than summed by vxsum, and a
+    computed 0 is sent as 0xFFFF. ``ip_offset`` is 14 for an Ethernet frame, 0 for a packet.
+    """
+    ip = packet[ip_offset:]
+    ihl = (ip[0] & 0x0F) * 4
+    udp = ip[ihl : ihl + 6] + b"\x00\x00" + ip[ihl + 8 :]
+    pseudo = ip[12:20] + b"\x00\x11" + len(udp).to_bytes(2, "big")
+    return reference_checksum(pseudo + udp) or 0xFFFF

@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import reference_udp_due
 
 import vxsum
 from vxsum.kcsum import IpSummed
@@ -32,21 +33,14 @@ def udp_check(packet: bytes) -> int:
     return int.from_bytes(packet[26:28], "big")
 
 
-def correct_udp(packet: bytes) -> int:
-    """The checksum the UDP header of an IPv4 packet should hold for its bytes."""
-    udp = packet[20:26] + b"\x00\x00" + packet[28:]
-    ph = vxsum.pseudo_header_sum_v4(packet[12:16], packet[16:20], 17, len(udp))
-    return vxsum.checksum(udp, ph) or 0xFFFF
-
-
 def with_checksum(target: int) -> bytes:
     """A VXLAN-like outer packet (table g's sample addresses) whose correct checksum is target."""
     payload = bytearray(b"\x08\x00\x00\x00\x00\x00\x01\x00" + bytes(range(50)) + b"\x00\x00")
     base = ipv4_udp(OLD_SRC, DST, OLD_PORT, 8472, bytes(payload), 0)
-    filler = vxsum.ones_add(0xFFFF ^ target, correct_udp(base))
+    filler = vxsum.ones_add(0xFFFF ^ target, reference_udp_due(base, ip_offset=0))
     payload[-2:] = filler.to_bytes(2, "big")
     pkt = ipv4_udp(OLD_SRC, DST, OLD_PORT, 8472, bytes(payload), 0)
-    assert correct_udp(pkt) == target
+    assert reference_udp_due(pkt, ip_offset=0) == target
     return ipv4_udp(OLD_SRC, DST, OLD_PORT, 8472, bytes(payload), target)
 
 
@@ -102,10 +96,10 @@ def test_table_g_outer_checksum_on_broken_in_both_kernels(
     for kernel in (PRE_FIX, FIXED):
         out = snat(pkt, kernel, IpSummed.PARTIAL, addr, port)
         assert udp_check(out) == on_wire, (row, kernel)
-        assert correct_udp(out) == correct, (row, kernel)
+        assert reference_udp_due(out, ip_offset=0) == correct, (row, kernel)
         # With the checksum complete (NONE) the same rewrite keeps it right.
         ok = snat(pkt, kernel, IpSummed.NONE, addr, port)
-        assert udp_check(ok) == correct_udp(ok) == correct
+        assert udp_check(ok) == reference_udp_due(ok, ip_offset=0) == correct
 
 
 def test_lab_address_rewrite_is_off_by_twice_the_delta() -> None:
@@ -114,10 +108,10 @@ def test_lab_address_rewrite_is_off_by_twice_the_delta() -> None:
     lab_src = ipaddress.IPv4Address("198.18.0.1").packed
     new = ipaddress.IPv4Address("198.18.0.11").packed
     pkt = ipv4_udp(lab_src, DST, 40000, 8472, b"\x08" + bytes(60), 0)
-    pkt = pkt[:26] + correct_udp(pkt).to_bytes(2, "big") + pkt[28:]
+    pkt = pkt[:26] + reference_udp_due(pkt, ip_offset=0).to_bytes(2, "big") + pkt[28:]
     out = snat(pkt, FIXED, IpSummed.PARTIAL, new, None)
     assert vxsum.ones_add(udp_check(out), 0xFFFF ^ udp_check(pkt)) == 0x000A
-    assert vxsum.ones_add(udp_check(pkt), 0xFFFF ^ correct_udp(out)) == 0x000A
+    assert vxsum.ones_add(udp_check(pkt), 0xFFFF ^ reference_udp_due(out, ip_offset=0)) == 0x000A
 
 
 def test_identity_mapping_never_touches_the_checksum() -> None:
@@ -137,10 +131,10 @@ def test_complete_checksums_stay_right_for_udp(
     addr: bytes, port: int, payload: bytes, manip: Manip, state: IpSummed
 ) -> None:
     pkt = ipv4_udp(OLD_SRC, DST, OLD_PORT, 8472, payload, 0)
-    pkt = pkt[:26] + correct_udp(pkt).to_bytes(2, "big") + pkt[28:]
+    pkt = pkt[:26] + reference_udp_due(pkt, ip_offset=0).to_bytes(2, "big") + pkt[28:]
     for kernel in (PRE_FIX, FIXED):
         out = nat_rewrite(pkt, manip, kernel=kernel, ip_summed=state, new_addr=addr, new_port=port)
-        assert udp_check(out.packet) == correct_udp(out.packet)
+        assert udp_check(out.packet) == reference_udp_due(out.packet, ip_offset=0)
         assert vxsum.checksum(out.packet[:20]) == 0  # the IPv4 header checksum too
 
 

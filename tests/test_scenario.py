@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from reference import reference_udp_due
 
 import vxsum
 from vxsum.scenario import Cluster, KubeProxy, run
@@ -16,12 +17,6 @@ def outer_check(frame: bytes) -> int:
 
 def outer_sport(frame: bytes) -> int:
     return int.from_bytes(frame[L4 : L4 + 2], "big")
-
-
-def correct_outer(frame: bytes) -> int:
-    udp = frame[L4 : L4 + 6] + b"\0\0" + frame[L4 + 8 :]
-    ph = vxsum.pseudo_header_sum_v4(frame[26:30], frame[30:34], 17, len(udp))
-    return vxsum.checksum(udp, ph) or 0xFFFF
 
 
 @pytest.mark.parametrize(("txrehash", "delay", "sent"), [(False, 63.0, 7), (True, 1.0, 2)])
@@ -47,7 +42,7 @@ def test_lab_fixed_kernel_udpcsum_on_still_breaks_tcp() -> None:
     assert tcp.delivered_at is None
     first = tcp.packets[0]
     assert first.fate.counter == "UdpInCsumErrors"
-    stale, due = outer_check(first.wire), correct_outer(first.wire)
+    stale, due = outer_check(first.wire), reference_udp_due(first.wire)
     assert stale != due
     # Evidence the classifier will use: the stale value is the LCO value of the header
     # before the port rewrite, i.e. right for the pre-NAT source port.
@@ -75,7 +70,7 @@ def test_veth_capture_shows_lco_value_that_is_not_checked() -> None:
     s = run(Cluster.flannel("6.18", "1.18.6", underlay_is_veth=True))
     p = s.packets[0]
     assert p.fate.delivered and "trusted" in p.fate.reason
-    assert outer_check(p.sender) != correct_outer(p.sender)  # tcpdump says bad
+    assert outer_check(p.sender) != reference_udp_due(p.sender)  # tcpdump says bad
 
 
 def test_calico_one_second_variant_and_mitigation() -> None:
@@ -87,8 +82,8 @@ def test_calico_one_second_variant_and_mitigation() -> None:
     assert mitigated.delivered_at == 0.0
     p = mitigated.packets[0]
     # The sender-side capture shows the outer seed; the wire carries the right value.
-    assert outer_check(p.sender) != correct_outer(p.sender)
-    assert outer_check(p.wire) == correct_outer(p.wire)
+    assert outer_check(p.sender) != reference_udp_due(p.sender)
+    assert outer_check(p.wire) == reference_udp_due(p.wire)
 
 
 def test_inner_packets_are_rewritten_by_kube_proxy() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from reference import reference_udp_due
 
 import vxsum
 from vxsum.encap import udp_flow_src_port
@@ -25,14 +26,6 @@ def u16(frame: bytes, off: int) -> int:
     return int.from_bytes(frame[off : off + 2], "big")
 
 
-def outer_due(frame: bytes) -> int:
-    udp = frame[L4 : L4 + 6] + b"\0\0" + frame[L4 + 8 :]
-    return (
-        vxsum.checksum(udp, vxsum.pseudo_header_sum_v4(frame[26:30], frame[30:34], 17, len(udp)))
-        or 0xFFFF
-    )
-
-
 def inner_seed_and_due(frame: bytes) -> tuple[int, int]:
     ip = frame[INNER:]
     seg = ip[20:]
@@ -46,13 +39,15 @@ def test_sender_side_capture_shows_seed_and_lco() -> None:
     assert offload_seed(u16(p.sender, INNER_TCP_CHECK), seed)
     assert not offload_seed(u16(p.sender, INNER_TCP_CHECK), seed ^ 1)
     offset = INNER_TCP_CHECK - L4
-    got = lco_pending(u16(p.sender, L4 + 6), outer_due(p.sender), seed, due, offset)
+    got = lco_pending(u16(p.sender, L4 + 6), reference_udp_due(p.sender), seed, due, offset)
     assert got == u16(p.sender, L4 + 6)
     # Not an LCO value once the outer was rewritten behind the checksum's back:
     broken = run(Cluster.flannel("6.18", "1.18.5", underlay_is_veth=True)).packets[0]
     seed_b, due_b = inner_seed_and_due(broken.sender)
     assert (
-        lco_pending(u16(broken.sender, L4 + 6), outer_due(broken.sender), seed_b, due_b, offset)
+        lco_pending(
+            u16(broken.sender, L4 + 6), reference_udp_due(broken.sender), seed_b, due_b, offset
+        )
         is None
     )
 
@@ -73,7 +68,7 @@ def test_stale_lco_gives_back_the_pre_nat_port() -> None:
         s = run(cluster, seed=seed, attempts=1)
         wire = s.packets[0].wire
         assert s.packets[0].outer_nat
-        old = port_before_rewrite(u16(wire, L4 + 6), outer_due(wire), u16(wire, L4))
+        old = port_before_rewrite(u16(wire, L4 + 6), reference_udp_due(wire), u16(wire, L4))
         unnatted = run(Cluster.flannel("6.18", "1.18.6", underlay_tx_csum=False), seed=seed)
         assert old == u16(unnatted.packets[0].wire, L4)  # same flow hash, no second NAT
         assert EPHEMERAL_PORTS[0] <= old <= EPHEMERAL_PORTS[1]
