@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from .layers import Layer
 from .reader import Reader
@@ -126,24 +126,19 @@ class TCP(Layer):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ICMP(Layer):
-    """ICMP header (RFC 792): type, code, checksum and the 4-byte rest of header."""
+class _IcmpHeader(Layer):
+    """The 8 bytes ICMP (RFC 792) and ICMPv6 (RFC 4443) share: type, code, checksum, rest."""
 
     checksum_offset: ClassVar[int] = 2
-    ERRORS: ClassVar[frozenset[int]] = frozenset({3, 4, 5, 11, 12})
-    """Types that quote the offending datagram (unreachable, quench, redirect, time, param)."""
+    LAYER: ClassVar[str]
     type: int
     code: int
     checksum: int
     rest: bytes
 
-    @property
-    def is_error(self) -> bool:
-        return self.type in self.ERRORS
-
     @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> ICMP:
-        r.layer = "icmp"
+    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> Self:
+        r.layer = cls.LAYER
         start = r.pos
         itype, code, csum, rest = r.unpack(_ICMP)
         return cls(
@@ -159,35 +154,28 @@ class ICMP(Layer):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ICMPv6(Layer):
+class ICMP(_IcmpHeader):
+    """ICMP header (RFC 792): type, code, checksum and the 4-byte rest of header."""
+
+    LAYER: ClassVar[str] = "icmp"
+    ERRORS: ClassVar[frozenset[int]] = frozenset({3, 4, 5, 11, 12})
+    """Types that quote the offending datagram (unreachable, quench, redirect, time, param)."""
+
+    @property
+    def is_error(self) -> bool:
+        return self.type in self.ERRORS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ICMPv6(_IcmpHeader):
     """ICMPv6 header (RFC 4443): type, code, checksum and the 4-byte rest of header."""
 
-    checksum_offset: ClassVar[int] = 2
-    type: int
-    code: int
-    checksum: int
-    rest: bytes
+    LAYER: ClassVar[str] = "icmpv6"
 
     @property
     def is_error(self) -> bool:
         """Types 1-4 (unreachable, too big, time exceeded, parameter problem) quote a packet."""
         return 1 <= self.type <= 4
-
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> ICMPv6:
-        r.layer = "icmpv6"
-        start = r.pos
-        itype, code, csum, rest = r.unpack(_ICMP)
-        return cls(
-            offset=start,
-            length=8,
-            depth=depth,
-            quoted=quoted,
-            type=itype,
-            code=code,
-            checksum=csum,
-            rest=rest,
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
