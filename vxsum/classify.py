@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from . import evidence
 from .checksum import ones_add, update_span
 from .config import ParseConfig
 from .fields import ChecksumField, Status
@@ -108,29 +109,14 @@ def inner_pending(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> Ch
 def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
     assert f.expected is not None
     if f.layer in _PSEUDO_HEADER_LAYERS and f.stored == f.pseudo_sum:
-        return _verdict(
-            f,
-            Label.OFFLOAD_SEED,
-            f"the pseudo-header seed 0x{f.pseudo_sum:04x} (CHECKSUM_PARTIAL): captured on the "
-            f"sender before the NIC filled in 0x{f.expected:04x}",
-        )
+        return _verdict(f, Label.OFFLOAD_SEED, evidence.offload_seed(f.pseudo_sum, f.expected))
     if f.layer == "ipv4" and f.stored == 0:
-        return _verdict(
-            f,
-            Label.OFFLOAD_SEED,
-            f"0 in an IPv4 header checksum: left for the NIC by header checksum offload "
-            f"(not Linux; e.g. Windows with TSO), captured before it wrote 0x{f.expected:04x}",
-        )
+        return _verdict(f, Label.OFFLOAD_SEED, evidence.ip_zero(f.expected))
     if f.layer == "tcp" and f.stored == ones_add(f.pseudo_sum, 0xFFFF ^ f.span_length):
-        return _verdict(
-            f,
-            Label.OFFLOAD_SEED,
-            f"the pseudo-header seed without the length, 0x{f.stored:04x}, that a sender leaves "
-            "for segmentation offload (TSO/GSO): captured before the NIC cut and filled it",
-        )
+        return _verdict(f, Label.OFFLOAD_SEED, evidence.tso_seed(f.stored))
     tunnel = f.layer == "udp" and any(x.depth == f.depth + 1 for x in frame.checksums)
     if not tunnel:
-        return _verdict(f, Label.CORRUPT, "wrong, and no known mechanism explains it")
+        return _verdict(f, Label.CORRUPT, evidence.CORRUPT)
     due, note = f.expected, ""
     inner = inner_pending(f, frame.checksums)
     if inner is not None:
@@ -145,44 +131,24 @@ def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
             )
             or 0xFFFF
         )
-        note = (
-            f" once the inner {inner.layer} field 0x{inner.stored:04x}"
-            f" becomes 0x{inner.expected:04x}"
-        )
+        note = evidence.lco_note(inner.layer, inner.stored, inner.expected)
         if f.stored == due:
-            return _verdict(
-                f,
-                Label.LCO_PENDING,
-                f"local checksum offload: right{note} (the NIC fills the inner one)",
-            )
+            return _verdict(f, Label.LCO_PENDING, evidence.lco_pending(note))
     if f.stored == 0xFFFF:
-        return _verdict(
-            f,
-            Label.NAT_ZERO_MANGLED,
-            "0xFFFF where the checksum is wrong: a zero 'no checksum' field rewritten by the "
-            "NAT of a kernel before 'never update the UDP checksum when it's 0' "
-            "(5.7, 5.6.13, 5.4.41, 4.19.123, 4.14.181); receivers drop it",
-        )
+        return _verdict(f, Label.NAT_ZERO_MANGLED, evidence.ZERO_MANGLED)
     sport = int.from_bytes(frame.data[f.span_offset : f.span_offset + 2], "big")
     old = port_before_rewrite(f.stored, due, sport)
     low, high = EPHEMERAL_PORTS
     if low <= old <= high and old != sport:
-        return _verdict(
-            f,
-            Label.NAT_STALE,
-            f"consistent with a source-port rewrite {old} -> {sport} that left the checksum "
-            f"as it was: right for port {old}{note}; receivers drop it (a second MASQUERADE "
-            "of the outer packet: kube-proxy before PR 92035 with VXLAN udpcsum on)",
-            old,
-        )
-    return _verdict(f, Label.CORRUPT, "wrong, and no known mechanism explains it")
+        return _verdict(f, Label.NAT_STALE, evidence.nat_stale(old, sport, note), old)
+    return _verdict(f, Label.CORRUPT, evidence.CORRUPT)
 
 
 def _judge(f: ChecksumField, frame: Frame) -> Verdict:
     if f.status == Status.GOOD:
         return _verdict(f, Label.GOOD, "")
     if f.status == Status.NO_CHECKSUM:
-        return _verdict(f, Label.NO_CHECKSUM, "0: no checksum (UDP over IPv4, RFC 768)")
+        return _verdict(f, Label.NO_CHECKSUM, evidence.NO_CHECKSUM)
     if f.status == Status.ILLEGAL_ZERO:
         if f.expected == 0xFFFF:
             return _verdict(

@@ -15,34 +15,28 @@ error; csv carries the same columns. By default only fields worth a look are lis
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import ipaddress
-import json
+import os
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import numpy as np
-
-from .capture import CaptureBatch, CaptureReader
-from .classify import Label, Verdict
+from .analysis import FileReport, Summary
 from .config import ParseConfig
 from .conntrack import Conntrack
-from .diagnose import Diagnosis, classify_stream, headers_at
 from .errors import VxsumError
-from .fastpath import check_vxlan_batch
-from .layers import Layer
-from .parse import Frame, parse
-from .repro import TAPS, repro_frames, write_pcap
-from .scenario import Cluster
-from .transport import UDP
+from .jobs import analyze_one
+from .writers import FORMATS, RowWriter, open_writer
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from .layers import Layer
 
 __all__ = ["main"]
 
-COLUMNS = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
-QUIET = {Label.GOOD, Label.NO_CHECKSUM}
+_TAPS = ("inner", "sender", "wire")  # vxsum.repro.TAPS (a test checks they agree)
 
 
 class UsageError(Exception):
@@ -59,177 +53,186 @@ def _ports(text: str) -> frozenset[int]:
     return ports
 
 
-def _flow(frame: Frame, depth: int) -> str:
-    """'src:port > dst:port proto' of the packet at ``depth`` (for grouping harmful fields)."""
-    ip, l4 = headers_at(frame, depth)
-    if ip is None:
-        return "-"
-    src, dst = ipaddress.ip_address(ip.src), ipaddress.ip_address(ip.dst)
-    if l4 is None:
-        return f"{src} > {dst}"
-    name = "udp" if isinstance(l4, UDP) else "tcp"
-    return f"{src}:{l4.src_port} > {dst}:{l4.dst_port} {name}"
+class _Progress:
+    """A rich progress bar over the bytes of the files (shown only on a terminal)."""
+
+    def __init__(self, bar: Progress, sizes: dict[str, int]) -> None:
+        self.bar, self.sizes = bar, sizes
+        self.task = bar.add_task("analyzing", total=sum(sizes.values()) or 1)
+        self.done: dict[str, int] = {}
+
+    @classmethod
+    def start(cls, files: list[str]) -> _Progress:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        bar = Progress(
+            "{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        bar.start()
+        return cls(bar, {f: os.path.getsize(f) for f in files})
+
+    def callback(self, path: str) -> Callable[[int], None]:
+        def advance(offset: int) -> None:
+            self.done[path] = min(offset, self.sizes.get(path, offset))
+            self.bar.update(self.task, completed=sum(self.done.values()))
+
+        return advance
+
+    def stop(self) -> None:
+        self.bar.stop()
 
 
-@dataclasses.dataclass
-class _Totals:
-    packets: int = 0
-    unparsed: list[str] = dataclasses.field(default_factory=list)
-    fields: Counter[tuple[str, int, str]] = dataclasses.field(default_factory=Counter)
-    harmful: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)
-    diagnoses: list[Diagnosis] = dataclasses.field(default_factory=list)
-
-
-def _row(path: str, number: int, v: Verdict) -> dict[str, object]:
-    row = {"file": path, "frame": number, **v.to_dict()}
-    quoted = row.pop("quoted")
-    row = {k: row[k] for k in COLUMNS}
-    if quoted:
-        row["quoted"] = True
-    return row
-
-
-def _count_fast(batch: CaptureBatch, args: argparse.Namespace, totals: _Totals) -> list[int]:
-    """Count the records the vectorised check clears; return the indices left to parse.
-
-    With ``--all-fields`` every record is parsed, since each field gets a row.
-    """
-    if args.all_fields:
-        return list(range(len(batch.offsets)))
-    fast = check_vxlan_batch(
-        batch.buffer,
-        batch.offsets,
-        batch.caplens,
-        batch.wirelens,
-        batch.linktypes,
-        args.vxlan_ports,
+def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
+    """The summary as (heading, lines) sections, for plain text and rich alike."""
+    head = [
+        f"packets read: {summary.packets}"
+        + (f" in {summary.files} files" if summary.files > 1 else "")
+    ]
+    if summary.problems:
+        head.append(f"records not parsed or not read: {len(summary.problems)}")
+        head += [f"  {line}" for line in summary.problems[:20]]
+        if len(summary.problems) > 20:
+            head.append(f"  ... and {len(summary.problems) - 20} more")
+    sections = [("", head)]
+    sections.append(
+        (
+            "checksum fields by layer, depth and verdict:",
+            [
+                f"  {layer:<8} depth {depth}  {verdict:<17} {n:>8}"
+                for (layer, depth, verdict), n in sorted(summary.fields.items())
+            ],
+        )
     )
-    good = int(fast.good.sum())
-    if good:
-        zero = int(fast.outer_zero.sum())
-        tcp = int((fast.inner_proto[fast.good] == 6).sum())
-        totals.fields[("ipv4", 0, "good")] += good
-        totals.fields[("ipv4", 1, "good")] += good
-        totals.fields[("udp", 0, "good")] += good - zero
-        totals.fields[("udp", 0, "no-checksum")] += zero
-        totals.fields[("tcp", 1, "good")] += tcp
-        totals.fields[("udp", 1, "good")] += good - tcp
-        for key in [k for k, n in totals.fields.items() if n == 0]:
-            del totals.fields[key]
-    return [int(k) for k in np.flatnonzero(~fast.good)]
+    if summary.harmful:
+        sections.append(
+            (
+                "harmful checksums by flow:",
+                [
+                    f"  {n:>6}  {verdict:<17} {flow}"
+                    for (verdict, flow), n in summary.harmful.most_common(20)
+                ],
+            )
+        )
+    findings = []
+    for f in summary.diagnosis.findings:
+        findings.append(
+            f"- {f.label} ({f.count} fields{', harmless' if f.harmless else ''}): {f.explanation}"
+        )
+        findings += [f"    fix: {fix}" for fix in f.fixes]
+    if findings:
+        sections.append(("diagnosis:", findings))
+    return sections
 
 
-def _analyze_file(
-    path: str,
-    args: argparse.Namespace,
-    totals: _Totals,
-    emit: Callable[[dict[str, object]], None],
-) -> None:
-    config = ParseConfig(
-        vxlan_ports=args.vxlan_ports,
-        geneve_ports=args.geneve_ports,
-        ipv6_zero_checksum_ports=args.ipv6_zero_ports,
-    )
-    frames: list[tuple[int, Frame]] = []
+def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
+    if not rich:
+        for heading, lines in _summary_lines(summary):
+            if heading:
+                print(f"\n{heading}", file=out)
+            for line in lines:
+                print(line, file=out)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out)
+    console.print(f"packets read: {summary.packets}")
+    for line in summary.problems[:20]:
+        console.print(f"  [red]{line}[/red]")
+    table = Table(title="checksum fields")
+    for name in ("layer", "depth", "verdict", "count"):
+        table.add_column(name, justify="right" if name == "count" else "left")
+    for (layer, depth, verdict), n in sorted(summary.fields.items()):
+        table.add_row(layer, str(depth), verdict, str(n))
+    console.print(table)
+    if summary.harmful:
+        flows = Table(title="harmful checksums by flow")
+        for name in ("count", "verdict", "flow"):
+            flows.add_column(name)
+        for (verdict, flow), n in summary.harmful.most_common(20):
+            flows.add_row(str(n), verdict, flow)
+        console.print(flows)
+    for f in summary.diagnosis.findings:
+        style = "green" if f.harmless else "bold red"
+        console.print(f"[{style}]{f.label}[/{style}] ({f.count} fields): {f.explanation}")
+        for fix in f.fixes:
+            console.print(f"    fix: {fix}")
+
+
+def _analyze_one(
+    path: str, args: argparse.Namespace, sink: RowWriter | None, progress: _Progress | None
+) -> FileReport:
     try:
-        with CaptureReader(path, keep_going=args.keep_going) as reader:
-            for batch in reader.batches():
-                totals.packets += len(batch.offsets)
-                slow = _count_fast(batch, args, totals)
-                for k in slow:
-                    o, n = int(batch.offsets[k]), int(batch.caplens[k])
-                    number = int(batch.numbers[k])
-                    try:
-                        frame = parse(
-                            batch.buffer[o : o + n].tobytes(),
-                            int(batch.linktypes[k]),
-                            wire_length=int(batch.wirelens[k]),
-                            config=config,
-                        )
-                    except VxsumError as err:
-                        where = f"file byte {int(batch.file_offsets[k])}"
-                        totals.unparsed.append(f"{path}: record {number} ({where}): {err}")
-                        continue
-                    frames.append((number, frame))
-            for problem in reader.problems:
-                totals.unparsed.append(str(problem))
+        return analyze_one(path, args, sink, None if progress is None else progress.callback(path))
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror or err}") from err
     except VxsumError as err:
         raise UsageError(str(err)) from err
-    verdicts, diagnosis = classify_stream((f for _, f in frames), conntrack=args.conntrack)
-    totals.diagnoses.append(diagnosis)
-    for (number, frame), frame_verdicts in zip(frames, verdicts, strict=True):
-        for v in frame_verdicts:
-            totals.fields[(v.layer, v.depth, str(v.verdict))] += 1
-            if not v.harmless:
-                totals.harmful[(str(v.verdict), _flow(frame, v.depth))] += 1
-            if args.all_fields or v.verdict not in QUIET:
-                emit(_row(path, number, v))
-
-
-def _summary(totals: _Totals, out: TextIO) -> None:
-    print(f"packets read: {totals.packets}", file=out)
-    if totals.unparsed:
-        print(f"records not parsed or not read: {len(totals.unparsed)}", file=out)
-        for line in totals.unparsed[:20]:
-            print(f"  {line}", file=out)
-    print("\nchecksum fields by layer, depth and verdict:", file=out)
-    for (layer, depth, verdict), n in sorted(totals.fields.items()):
-        print(f"  {layer:<8} depth {depth}  {verdict:<17} {n:>8}", file=out)
-    if totals.harmful:
-        print("\nharmful checksums by flow:", file=out)
-        for (verdict, flow), n in totals.harmful.most_common(20):
-            print(f"  {n:>6}  {verdict:<17} {flow}", file=out)
-    findings: dict[str, tuple[int, str, tuple[str, ...], bool]] = {}
-    for d in totals.diagnoses:
-        for f in d.findings:
-            count = findings.get(str(f.label), (0, "", (), True))[0]
-            findings[str(f.label)] = (count + f.count, f.explanation, f.fixes, f.harmless)
-    if findings:
-        print("\ndiagnosis:", file=out)
-        for label, (count, text, fixes, harmless) in findings.items():
-            print(f"- {label} ({count} fields{', harmless' if harmless else ''}): {text}", file=out)
-            for fix in fixes:
-                print(f"    fix: {fix}", file=out)
-
-
-class _RowWriter:
-    """Writes analyze rows as jsonl or csv (text output shows the summary only)."""
-
-    def __init__(self, fmt: str, out: TextIO) -> None:
-        self.fmt, self.out = fmt, out
-        self.csv: csv.DictWriter[str] | None = None
-        if fmt == "csv":
-            self.csv = csv.DictWriter(out, fieldnames=[*COLUMNS, "quoted"], extrasaction="ignore")
-            self.csv.writeheader()
-
-    def __call__(self, row: dict[str, object]) -> None:
-        if self.fmt == "jsonl":
-            self.out.write(json.dumps(row) + "\n")
-        elif self.csv is not None:
-            self.csv.writerow({**row, "quoted": row.get("quoted", False)})
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    args.config = ParseConfig(
+        vxlan_ports=args.vxlan_ports,
+        geneve_ports=args.geneve_ports,
+        ipv6_zero_checksum_ports=args.ipv6_zero_ports,
+    )
     if args.conntrack is not None:
         try:
             args.conntrack = Conntrack.from_file(args.conntrack)
         except OSError as err:
             raise UsageError(f"cannot read {args.conntrack}: {err.strerror or err}") from err
-    if args.format == "parquet":
-        raise UsageError("--format parquet is not available yet; use jsonl or csv")
-    out: TextIO = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
-    totals = _Totals()
+    if args.format == "parquet" and not args.output:
+        raise UsageError("--format parquet writes a file: give -o FILE")
+    for path in args.files:
+        if not os.path.isfile(path):
+            raise UsageError(f"cannot read {path}: no such file")
+    out: TextIO | None = None
+    if args.format in ("jsonl", "csv"):
+        out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
-        emit = _RowWriter(args.format, out)
-        for path in args.files:
-            _analyze_file(path, args, totals, emit)
-        _summary(totals, out if args.format == "text" else sys.stderr)
+        try:
+            writer = open_writer(args.format, out, args.output)
+        except ImportError as err:
+            raise UsageError(str(err)) from None
+        progress = _Progress.start(args.files) if sys.stderr.isatty() else None
+        try:
+            reports = _run(args, writer, progress)
+        finally:
+            if progress is not None:
+                progress.stop()
+            if writer is not None:
+                writer.close()
     finally:
-        if out is not sys.stdout:
+        if out is not None and out is not sys.stdout:
             out.close()
-    return 1 if args.fail_on_harmful and totals.harmful else 0
+    summary = Summary.of(reports)
+    if args.format == "text" and args.output:
+        with open(args.output, "w") as f:
+            _write_summary(summary, f, rich=False)
+    else:
+        dest = sys.stdout if args.format == "text" else sys.stderr
+        _write_summary(summary, dest, rich=dest.isatty())
+    return 1 if args.fail_on_harmful and summary.harmful else 0
+
+
+def _run(
+    args: argparse.Namespace, writer: RowWriter | None, progress: _Progress | None
+) -> list[FileReport]:
+    """Analyse the files, one after another or ``--jobs`` at a time (rows in file order)."""
+    if args.jobs <= 1 or len(args.files) == 1:
+        return [_analyze_one(path, args, writer, progress) for path in args.files]
+    from .jobs import analyze_parallel
+
+    try:
+        return analyze_parallel(args, writer, progress)
+    except OSError as err:
+        raise UsageError(f"cannot read {err.filename}: {err.strerror or err}") from err
+    except VxsumError as err:
+        raise UsageError(str(err)) from err
 
 
 def _describe(layer: Layer) -> str:
@@ -250,6 +253,10 @@ def _describe(layer: Layer) -> str:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
+    from .capture import CaptureReader
+    from .diagnose import classify_stream
+    from .parse import parse
+
     if args.frame is not None:
         try:
             with CaptureReader(args.source) as reader:
@@ -286,6 +293,9 @@ def _switch(text: str) -> bool:
 
 
 def _cmd_repro(args: argparse.Namespace) -> int:
+    from .repro import repro_frames, write_pcap
+    from .scenario import Cluster
+
     options: dict[str, object] = {
         "underlay_tx_csum": _switch(args.underlay_tx),
         "underlay_is_veth": args.veth,
@@ -320,10 +330,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="classify every checksum field of pcap/pcapng files")
     a.add_argument("files", nargs="+", metavar="FILE")
-    a.add_argument("--format", choices=["text", "jsonl", "csv", "parquet"], default="text")
+    a.add_argument("--format", choices=FORMATS, default="text")
     a.add_argument("-o", "--output", help="write rows (or the text summary) here")
     a.add_argument("--all-fields", action="store_true", help="list good fields too")
     a.add_argument("--conntrack", help="text of `conntrack -L` from the sending node")
+    a.add_argument("--jobs", type=int, default=1, metavar="N", help="analyse up to N files at once")
     a.add_argument("--keep-going", action="store_true", help="report bad records and go on")
     a.add_argument("--fail-on-harmful", action="store_true", help="exit 1 if any is harmful")
     a.add_argument("--vxlan-ports", type=_ports, default=frozenset({4789, 8472}))
@@ -355,7 +366,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--veth", action="store_true", help="the underlay is a veth pair")
     r.add_argument("--txrehash", choices=["on", "off"], default="on")
     r.add_argument("--proto", choices=["tcp", "udp"], default="tcp")
-    r.add_argument("--tap", choices=TAPS, default="wire")
+    r.add_argument("--tap", choices=_TAPS, default="wire")
     r.add_argument("--attempts", type=int, default=8)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("-o", "--output", required=True)

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from . import evidence
 from .checksum import checksum, pseudo_header_sum
 from .classify import Label, Verdict, classify, inner_pending
 from .conntrack import Conntrack, Tuple
@@ -31,7 +32,7 @@ from .nat import Manip, nat_rewrite
 from .parse import Frame
 from .transport import TCP, UDP
 
-__all__ = ["Diagnosis", "Finding", "classify_stream", "headers_at"]
+__all__ = ["Diagnosis", "Finding", "classify_stream", "diagnose", "headers_at", "with_context"]
 
 FlowKey = tuple[bytes, bytes, int, int]
 
@@ -70,6 +71,14 @@ _FINDINGS: dict[Label, tuple[str, tuple[str, ...]]] = {
         (),
     ),
 }
+
+
+_UNCONFIRMED = (
+    "Unconfirmed: each of these rests on one packet (no two packets of an outer flow "
+    "agree, and no conntrack table or capture before NAT was given), and about 43% of "
+    "random corruptions of an outer checksum also point to a port in the ephemeral range. "
+    "If confirmed: "
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +227,14 @@ def _with_conntrack(frame: Frame, f: ChecksumField, v: Verdict, ct: Conntrack) -
     return v
 
 
+def with_context(frame: Frame, verdicts: list[Verdict], conntrack: Conntrack) -> list[Verdict]:
+    """``verdicts`` of ``frame`` with NAT explanations of outer UDP fields checked exactly."""
+    return [
+        _with_conntrack(frame, f, v, conntrack) if f.layer == "udp" else v
+        for f, v in zip(frame.checksums, verdicts, strict=True)
+    ]
+
+
 def classify_stream(
     frames: Iterable[Frame], *, conntrack: Conntrack | None = None
 ) -> tuple[list[list[Verdict]], Diagnosis]:
@@ -231,10 +248,7 @@ def classify_stream(
     for frame in frames:
         verdicts = classify(frame)
         if conntrack is not None:
-            verdicts = [
-                _with_conntrack(frame, f, v, conntrack) if f.layer == "udp" else v
-                for f, v in zip(frame.checksums, verdicts, strict=True)
-            ]
+            verdicts = with_context(frame, verdicts, conntrack)
         kept.append((frame, verdicts))
     ports: dict[FlowKey, Counter[int]] = defaultdict(Counter)
     for frame, verdicts in kept:
@@ -243,36 +257,45 @@ def classify_stream(
             if key is not None and v.pre_nat_port is not None:
                 ports[key][v.pre_nat_port] += 1
     result: list[list[Verdict]] = []
-    diagnosis = Diagnosis(frames=len(kept))
+    labels: Counter[str] = Counter()
+    confirmed = 0
     for frame, verdicts in kept:
         refined = []
         for v in verdicts:
             key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
-            if key is not None and v.pre_nat_port is not None and "conntrack" not in v.detail:
+            port = v.pre_nat_port
+            if key is not None and port is not None and "conntrack" not in v.detail:
                 seen = ports[key]
-                agree = seen[v.pre_nat_port]
+                agree = seen[port]
                 if len(seen) > 1:
-                    others = ", ".join(str(p) for p in sorted(seen) if p != v.pre_nat_port)
-                    v = replace(
-                        v,
-                        verdict=Label.CORRUPT,
-                        harmless=False,
-                        detail=f"not a stale checksum: other packets of its outer flow imply "
-                        f"pre-NAT ports {others}, this one {v.pre_nat_port}; no known "
-                        "mechanism explains it",
-                    )
+                    others = sorted(p for p in seen if p != port)
+                    detail = evidence.stale_contradicted(port, others)
+                    v = replace(v, verdict=Label.CORRUPT, harmless=False, detail=detail)
                 elif agree > 1:
-                    v = replace(
-                        v,
-                        detail=f"confirmed by {agree} packets of its outer flow, which all "
-                        f"imply pre-NAT port {v.pre_nat_port}; {v.detail}",
-                    )
-            diagnosis.labels[str(v.verdict)] += 1
+                    detail = evidence.stale_confirmed(agree, port, v.detail)
+                    v = replace(v, detail=detail)
+            labels[str(v.verdict)] += 1
+            confirmed += v.verdict == Label.NAT_STALE and v.detail.startswith("confirmed")
             refined.append(v)
         result.append(refined)
+    return result, diagnose(labels, frames=len(kept), stale_confirmed=confirmed)
+
+
+def diagnose(labels: Counter[str], *, frames: int, stale_confirmed: int) -> Diagnosis:
+    """The capture-level diagnosis from the count of fields by label.
+
+    ``stale_confirmed`` says how many ``nat-stale`` fields flow evidence or context
+    confirmed: when none was, the finding says it rests on single packets.
+    """
+    diagnosis = Diagnosis(frames=frames, labels=labels)
     for label, (text, fixes) in _FINDINGS.items():
-        count = diagnosis.labels.get(str(label), 0)
-        if count:
-            harmless = label in (Label.OFFLOAD_SEED, Label.LCO_PENDING)
-            diagnosis.findings.append(Finding(label, count, harmless, text, fixes))
-    return result, diagnosis
+        count = labels.get(str(label), 0)
+        if not count:
+            continue
+        if label == Label.NAT_STALE and not stale_confirmed:
+            text = _UNCONFIRMED + text
+        elif label == Label.NAT_STALE:
+            text = f"{stale_confirmed} of these {count} confirmed by flow or context. " + text
+        harmless = label in (Label.OFFLOAD_SEED, Label.LCO_PENDING)
+        diagnosis.findings.append(Finding(label, count, harmless, text, fixes))
+    return diagnosis

@@ -1,15 +1,36 @@
-"""Checking the common VXLAN layout for a whole batch of records at once.
+"""Classifying the common tunnel layout for a whole batch of records at once.
 
-Most packets of a cluster capture share one layout: Ethernet / IPv4 (no options, not a
-fragment) / UDP to a VXLAN port / VXLAN / Ethernet / IPv4 (no options, not a
-fragment) / TCP or UDP, with lengths that agree with the record. For those, every
-field offset is fixed, so numpy can read the headers of all of them at once and
-:func:`vxsum.checksums` can verify their four checksum fields in four vectorised calls.
-A record that does not fit the layout, or has any field that is not right, goes to
-the per-packet parser and classifier, which explain it; the rest are counted.
+Most packets of a cluster capture share one layout: Ethernet (one optional 802.1Q tag)
+/ IPv4 or IPv6 / UDP on a VXLAN port / VXLAN / Ethernet (optional tag) / IPv4 or IPv6
+/ TCP or UDP, with no IP options, extension headers or fragments, and lengths that agree
+with the record. For those, every header sits at one of 16 fixed offset sets, so their
+checksum fields can be verified *and classified* with a few array operations per set:
+:func:`classify_batch`.
 
-This is the path ``vxsum analyze`` takes to be faster than tcpdump: Python runs per
-packet only for the packets that need explaining.
+The rules are those of :mod:`vxsum.classify`, written over arrays (the tests check the
+two against each other, field by field and word by word, on frames the kernel model
+makes and on random frames):
+
+* IPv4 header: wrong and 0 is ``offload-seed`` (header checksum offload), else
+  ``corrupt``;
+* inner TCP or UDP: its own pseudo-header sum is ``offload-seed``, so is TCP's sum
+  without the length (TSO); else ``corrupt``;
+* outer UDP: the seed is ``offload-seed``; right once a pending inner field is filled
+  is ``lco-pending``; 0xFFFF is ``nat-zero-mangled``; right for an earlier source port
+  in the ephemeral range is ``nat-stale`` (one packet's evidence); else ``corrupt``.
+  A zero outer or inner UDP field over IPv4 is ``no-checksum``.
+
+Left to the per-frame parser (``fits`` is False): everything else, including zero UDP
+fields over IPv6 (their verdict depends on the configured tunnel ports), inner UDP on a
+tunnel port (a nested tunnel).
+
+How it is fast: the first 152 bytes of every record are copied into one (records, 152)
+array with a single gather, so header fields are column slices. Sums are taken modulo
+0xFFFF, where a big-endian 32- or 64-bit value is congruent to the sum of its 16-bit
+words (2**16 = 1 mod 0xFFFF), so a 20-byte header is three reads, not ten. The only
+pass over whole packets is the inner transport span (:func:`vxsum.ones_sums`); the outer
+UDP sum is that span's sum plus the headers between. Modulo 0xFFFF is exact here
+because no covered data is all zero (every span holds a version or protocol byte).
 """
 
 from __future__ import annotations
@@ -20,97 +41,462 @@ import numpy as np
 import numpy.typing as npt
 
 from .batch import ones_sums
+from .classify import Label
+from .config import ParseConfig
+from .signatures import EPHEMERAL_PORTS
 
-__all__ = ["FAST_FIELDS", "FastResult", "check_vxlan_batch"]
+__all__ = ["DETAILS", "LABELS", "LAYERS", "FastBatch", "Slot", "classify_batch"]
 
-FAST_FIELDS = (("ipv4", 0), ("udp", 0), ("ipv4", 1), ("l4", 1))
-"""The four checksum fields of the layout: outer IPv4 header, outer UDP, inner IPv4
-header, inner TCP or UDP (``l4``: the protocol is in :attr:`FastResult.inner_proto`)."""
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+B = npt.NDArray[np.bool_]
 
-_OUTER_IP, _OUTER_UDP, _INNER_IP = 14, 34, 64
-_INNER_L4 = 84
-_MIN = _INNER_L4 + 8  # at least an inner UDP header
+LAYERS = ("ipv4", "udp", "udplite", "tcp", "icmp", "icmpv6", "igmp")
+"""Layer names by code."""
+LABELS = tuple(Label)
+"""Labels by code."""
+DETAILS = ("", "no-checksum", "seed", "ip-zero", "tso", "lco", "zero-mangled", "stale", "corrupt")
+"""Evidence templates by code (:mod:`vxsum.evidence` has their words)."""
+
+_IPV4, _UDP, _TCP = LAYERS.index("ipv4"), LAYERS.index("udp"), LAYERS.index("tcp")
+_L = {label: LABELS.index(label) for label in Label}
+_D = {name: code for code, name in enumerate(DETAILS)}
+_MOD = 0xFFFF
+_BLOCK = 152  # bytes of each record copied: the deepest header read ends before this
+_MIN = 92  # the shortest record with the layout (all IPv4, no tags, inner UDP)
 
 
 @dataclass(frozen=True, slots=True)
-class FastResult:
-    """Per record of a batch: does it fit the layout, and is every field right?"""
+class Slot:
+    """One checksum field of every fitting record (arrays with one entry per record)."""
 
-    fits: npt.NDArray[np.bool_]
-    """The record has the layout (so the four fields below are its checksum fields)."""
-    good: npt.NDArray[np.bool_]
-    """It fits and every field is right (the outer UDP field may be 0: no checksum)."""
-    outer_zero: npt.NDArray[np.bool_]
-    """Its outer UDP checksum is 0 (no checksum), among the good ones."""
-    inner_proto: npt.NDArray[np.uint8]
-    """6 (TCP) or 17 (UDP) for records that fit."""
+    present: B
+    """The record has this field (IPv6 has no header checksum)."""
+    depth: int
+    layer: I64
+    """Code into :data:`LAYERS`."""
+    value: I64
+    expected: I64
+    label: I64
+    """Code into :data:`LABELS`."""
+    detail: I64
+    """Code into :data:`DETAILS`."""
+    pseudo: I64
+    """The pseudo-header sum (0 for IPv4 headers)."""
+    sport: I64
+    """The source port of the packet at this depth."""
+    old_port: I64
+    """``nat-stale``: the source port the field is right for; else -1."""
+    note_layer: I64
+    """An outer UDP field with a pending inner field: the inner layer's code; else -1."""
+    note_stored: I64
+    note_expected: I64
 
 
-def _u16(buf: npt.NDArray[np.uint8], at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    return (buf[at].astype(np.int64) << 8) | buf[at + 1]
+@dataclass(frozen=True, slots=True)
+class FastBatch:
+    """The checksum fields of the records of a batch that have the common layout.
+
+    ``slots`` are the four fields in the parser's order (outer IPv4 header, outer UDP,
+    inner IPv4 header, inner TCP or UDP); their arrays are indexed like ``record``.
+    """
+
+    fits: B
+    """Per record of the batch: it has the layout (its fields are in ``slots``)."""
+    record: I64
+    """Batch index of each fitting record."""
+    slots: tuple[Slot, Slot, Slot, Slot]
+    ip_at: tuple[I64, I64]
+    """Buffer offsets of the outer and inner IP headers (for flow keys)."""
+    v6: tuple[B, B]
+    proto: I64
+    """The inner transport protocol (6 or 17)."""
+    buffer: U8
+
+    def flow_keys(self, slot: int, which: I64) -> list[bytes]:
+        """Flow keys (:func:`vxsum.rows.flow_key`) of the packets at ``slot``'s depth."""
+        inner = slot >= 2
+        at, v6 = self.ip_at[inner][which], self.v6[inner][which]
+        buf = self.buffer
+        l4 = at + np.where(v6, 40, 20)
+        keys = []
+        for a, six, p, proto in zip(
+            at.tolist(),
+            v6.tolist(),
+            l4.tolist(),
+            (self.proto[which] if inner else np.full(len(which), 17)).tolist(),
+            strict=True,
+        ):
+            size, first = (16, a + 8) if six else (4, a + 12)
+            src = buf[first : first + size].tobytes().ljust(16, b"\0")
+            dst = buf[first + size : first + 2 * size].tobytes().ljust(16, b"\0")
+            keys.append(src + dst + buf[p : p + 4].tobytes() + proto.to_bytes(2, "big"))
+        return keys
+
+    def without(self, records: I64) -> FastBatch:
+        """The same batch with ``records`` (batch indices) left to the per-frame path."""
+        fits = self.fits.copy()
+        fits[records] = False
+        keep = fits[self.record]
+
+        def cut(s: Slot) -> Slot:
+            columns = {f: getattr(s, f) for f in Slot.__dataclass_fields__}
+            return Slot(**{k: v if k == "depth" else v[keep] for k, v in columns.items()})
+
+        a, b, c, d = (cut(s) for s in self.slots)
+        return FastBatch(
+            fits,
+            self.record[keep],
+            (a, b, c, d),
+            (self.ip_at[0][keep], self.ip_at[1][keep]),
+            (self.v6[0][keep], self.v6[1][keep]),
+            self.proto[keep],
+            self.buffer,
+        )
 
 
-def _addr_sum(buf: npt.NDArray[np.uint8], at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The sum of the 16-bit words of the two IPv4 addresses at ``at`` (src) and ``at + 4``."""
-    return sum((_u16(buf, at + k) for k in range(0, 8, 2)), np.zeros(len(at), dtype=np.int64))
+class _Block:
+    """The first bytes of many records as a (records, 152) array: fields are columns."""
+
+    def __init__(self, h: U8) -> None:
+        self.h = h
+
+    def u8(self, at: int) -> I64:
+        return self.h[:, at].astype(np.int64)
+
+    def u16(self, at: int) -> I64:
+        return (self.h[:, at].astype(np.int64) << 8) | self.h[:, at + 1]
+
+    def m32(self, at: int) -> I64:
+        """The 4 bytes at ``at`` as a value congruent to their word sum mod 0xFFFF."""
+        return self.h[:, at : at + 4].view(">u4")[:, 0].astype(np.int64)
+
+    def m64(self, at: int) -> I64:
+        """The 8 bytes at ``at``, reduced to a value congruent to their word sum."""
+        x = self.h[:, at : at + 8].view(">u8")[:, 0].astype(np.uint64)
+        return ((x >> np.uint64(32)) + (x & np.uint64(0xFFFFFFFF))).astype(np.int64)
+
+    def ip_sums(self, at: int, v6: bool) -> tuple[I64, I64]:
+        """(Header sum, address sum) of the IP header at ``at``, modulo 0xFFFF congruent."""
+        if v6:
+            addr = self.m64(at + 8) + self.m64(at + 16) + self.m64(at + 24) + self.m64(at + 32)
+            return self.m64(at) + addr, addr
+        addr = self.m64(at + 12)
+        return self.m64(at) + self.m32(at + 8) + addr, addr
 
 
-def check_vxlan_batch(
-    buffer: npt.NDArray[np.uint8],
-    offsets: npt.NDArray[np.int64],
-    caplens: npt.NDArray[np.int64],
-    wirelens: npt.NDArray[np.int64],
-    linktypes: npt.NDArray[np.int64],
-    vxlan_ports: frozenset[int],
-) -> FastResult:
-    """Check every record of a capture batch that has the common VXLAN layout."""
-    n = len(offsets)
-    fits = (linktypes == 1) & (caplens == wirelens) & (caplens >= _MIN)
-    idx = np.flatnonzero(fits)
-    o = offsets[idx]
-    cap = caplens[idx]
-    ok = (
-        (_u16(buffer, o + 12) == 0x0800)
-        & (buffer[o + _OUTER_IP] == 0x45)
-        & (_u16(buffer, o + _OUTER_IP + 2) == cap - _OUTER_IP)
-        & ((_u16(buffer, o + _OUTER_IP + 6) & 0x3FFF) == 0)
-        & (buffer[o + _OUTER_IP + 9] == 17)
-        & np.isin(_u16(buffer, o + _OUTER_UDP + 2), list(vxlan_ports))
-        & (_u16(buffer, o + _OUTER_UDP + 4) == cap - _OUTER_UDP)
-        & (buffer[o + _OUTER_UDP + 8] == 0x08)
-        & (_u16(buffer, o + _INNER_IP - 2) == 0x0800)
-        & (buffer[o + _INNER_IP] == 0x45)
-        & (_u16(buffer, o + _INNER_IP + 2) == cap - _INNER_IP)
-        & ((_u16(buffer, o + _INNER_IP + 6) & 0x3FFF) == 0)
+def _fold(x: I64) -> I64:
+    """Ones'-complement fold of non-negative values: mod 0xFFFF, but -0 for non-zero."""
+    return np.where(x == 0, 0, (x - 1) % _MOD + 1)
+
+
+def _csum(total: I64) -> I64:
+    """The checksum for a non-zero data sum ``total``: 0 when it sums to -0."""
+    m = total % _MOD
+    return np.where(m == 0, 0, 0xFFFF ^ m)
+
+
+def _tunnel_ports(config: ParseConfig) -> I64:
+    ports = config.vxlan_ports | config.vxlan_gpe_ports | config.geneve_ports
+    ports |= config.teredo_ports | config.mpls_ports | config.l2tp_ports
+    return np.array(sorted(ports), dtype=np.int64)
+
+
+def _ip_ok(blk: _Block, at: int, v6: bool, left: I64, protos: list[int]) -> B:
+    """IPv4 without options or fragments, or IPv6 without extension headers, carrying
+    one of ``protos``, whose length field says it fills the ``left`` bytes."""
+    ok: B
+    if v6:
+        ok = ((blk.u8(at) >> 4) == 6) & (blk.u16(at + 4) == left - 40) & (left > 40)
+        ok &= np.isin(blk.u8(at + 6), protos)
+    else:
+        ok = (blk.u8(at) == 0x45) & (blk.u16(at + 2) == left)
+        ok &= ((blk.u16(at + 6) & 0x3FFF) == 0) & np.isin(blk.u8(at + 9), protos)
+    return ok
+
+
+def _layout(blk: _Block) -> tuple[I64, B]:
+    """Per record, its offset set (outer tag, outer IPv6, inner tag, inner IPv6 as bits
+    0-3), and whether the two EtherTypes are IP at all."""
+    otag = blk.u16(12) == 0x8100
+    et = np.where(otag, blk.u16(16), blk.u16(12))
+    ov6 = et == 0x86DD
+    ok = (et == 0x0800) | ov6
+    l4 = 14 + 4 * otag + np.where(ov6, 40, 20)
+    inner_type = np.zeros(len(l4), dtype=np.int64)
+    tagged = np.zeros(len(l4), dtype=bool)
+    for pos in (34, 38, 54, 58):  # the four places the inner EtherType can be
+        here = l4 == pos
+        t = blk.u16(pos + 28)
+        tagged |= here & (t == 0x8100)
+        inner_type = np.where(here, np.where(t == 0x8100, blk.u16(pos + 32), t), inner_type)
+    iv6 = inner_type == 0x86DD
+    ok &= (inner_type == 0x0800) | iv6
+    code = otag.astype(np.int64) | ov6 << 1 | tagged << 2 | iv6 << 3
+    return code, ok
+
+
+@dataclass
+class _Fields:
+    """Per-record results of one offset set, before they are gathered into slots."""
+
+    fits: B
+    columns: dict[str, I64]
+
+
+def _one_layout(
+    blk: _Block,
+    code: int,
+    o: I64,
+    cap: I64,
+    buffer: U8,
+    vxlan: I64,
+    tunnel_ports: I64,
+) -> _Fields:
+    """Check and classify the records that share one offset set."""
+    otag, ov6, itag, iv6 = (bool(code >> k & 1) for k in range(4))
+    l3 = 14 + 4 * otag
+    l4 = l3 + (40 if ov6 else 20)
+    il3 = l4 + 16 + 14 + 4 * itag
+    il4 = il3 + (40 if iv6 else 20)
+    fits = cap >= il4 + 8
+    fits &= _ip_ok(blk, l3, ov6, cap - l3, [17])
+    sport, dport, o_stored = blk.u16(l4), blk.u16(l4 + 2), blk.u16(l4 + 6)
+    fits &= (blk.u16(l4 + 4) == cap - l4) & (np.isin(dport, vxlan) | np.isin(sport, vxlan))
+    if ov6:
+        fits &= o_stored != 0  # a zero over IPv6: its verdict depends on the config
+    fits &= _ip_ok(blk, il3, iv6, cap - il3, [6, 17])
+    proto = blk.u8(il3 + (6 if iv6 else 9))
+    seg = cap - il4
+    tcp = proto == 6
+    doff = blk.u8(il4 + 12) >> 4
+    isport, idport = blk.u16(il4), blk.u16(il4 + 2)
+    nested = np.isin(isport, tunnel_ports) | np.isin(idport, tunnel_ports)
+    i_stored = np.where(tcp, blk.u16(il4 + 16), blk.u16(il4 + 6))
+    i_zero = ~tcp & (i_stored == 0)
+    udp_ok = (blk.u16(il4 + 4) == seg) & ~nested & ~(i_zero & iv6)
+    fits &= np.where(tcp, (seg >= 20) & (doff >= 5) & (doff * 4 <= seg), udp_ok)
+
+    good, nocs, seed = _L[Label.GOOD], _L[Label.NO_CHECKSUM], _L[Label.OFFLOAD_SEED]
+    corrupt = _L[Label.CORRUPT]
+    c: dict[str, I64] = {}
+
+    def ip_field(prefix: str, at: int, total: I64) -> None:
+        stored = blk.u16(at + 10)
+        ok = total % _MOD == 0
+        c[prefix + "value"], c[prefix + "expected"] = stored, _csum(total - stored)
+        c[prefix + "label"] = np.where(ok, good, np.where(stored == 0, seed, corrupt))
+        c[prefix + "detail"] = np.where(
+            ok, _D[""], np.where(stored == 0, _D["ip-zero"], _D["corrupt"])
+        )
+
+    o_hdr, o_addr = blk.ip_sums(l3, ov6)
+    i_hdr, i_addr = blk.ip_sums(il3, iv6)
+    if not ov6:
+        ip_field("oip_", l3, o_hdr)
+    if not iv6:
+        ip_field("iip_", il3, i_hdr)
+
+    # The inner transport span: the one sum over whole packets (only where the layout
+    # holds, since a wrong length could run past the record).
+    span = np.zeros(len(o), dtype=np.int64)
+    where = np.flatnonzero(fits)
+    span[where] = ones_sums(buffer, o[where] + il4, seg[where], threads=2)
+    i_pseudo = _fold(i_addr + proto + seg)
+    i_expected = _csum(span - i_stored + i_pseudo)
+    i_expected = np.where(~tcp & (i_expected == 0), 0xFFFF, i_expected)
+    i_good = (span + i_pseudo) % _MOD == 0
+    i_seed = i_stored == i_pseudo
+    i_tso = tcp & (i_stored == _fold(i_pseudo + (0xFFFF ^ seg)))
+    c["in_value"], c["in_expected"], c["in_pseudo"], c["in_sport"] = (
+        i_stored,
+        i_expected,
+        i_pseudo,
+        isport,
     )
-    proto = buffer[o + _INNER_IP + 9]
-    l4_len = cap - _INNER_L4
-    tcp = (proto == 6) & (l4_len >= 20)
-    doff = buffer[np.where(tcp, o + _INNER_L4 + 12, o)].astype(np.int64) >> 4  # read in bounds
-    tcp &= (doff >= 5) & (doff * 4 <= l4_len)
-    udp = (proto == 17) & (_u16(buffer, o + _INNER_L4 + 4) == l4_len)
-    ok &= tcp | udp
-    idx, o, cap, proto, l4_len = idx[ok], o[ok], cap[ok], proto[ok], l4_len[ok]
-    fits = np.zeros(n, dtype=bool)
-    fits[idx] = True
+    c["in_label"] = np.select([i_zero, i_good, i_seed | i_tso], [nocs, good, seed], corrupt)
+    c["in_detail"] = np.select(
+        [i_zero, i_good, i_seed, i_tso],
+        [_D["no-checksum"], _D[""], _D["seed"], _D["tso"]],
+        _D["corrupt"],
+    )
+    c["in_layer"] = np.where(tcp, _TCP, _UDP)
+    pending = ~i_zero & ~i_good & i_seed
 
-    udp_len = cap - _OUTER_UDP
-    outer_zero = _u16(buffer, o + _OUTER_UDP + 6) == 0
-    outer_ph = _addr_sum(buffer, o + _OUTER_IP + 12) + 17 + udp_len
-    inner_ph = _addr_sum(buffer, o + _INNER_IP + 12) + proto + l4_len
-    twenty = np.full(len(o), 20, dtype=np.int64)
-    right = ones_sums(buffer, o + _OUTER_IP, twenty) == 0xFFFF
-    right &= ones_sums(buffer, o + _INNER_IP, twenty) == 0xFFFF
-    right &= outer_zero | (ones_sums(buffer, o + _OUTER_UDP, udp_len, initial=outer_ph) == 0xFFFF)
-    inner_zero_udp = (proto == 17) & (_u16(buffer, o + _INNER_L4 + 6) == 0)
-    right &= inner_zero_udp | (ones_sums(buffer, o + _INNER_L4, l4_len, initial=inner_ph) == 0xFFFF)
-    good = np.zeros(n, dtype=bool)
-    good[idx[right]] = True
-    zero = np.zeros(n, dtype=bool)
-    zero[idx[right & outer_zero]] = True
-    protos = np.zeros(n, dtype=np.uint8)
-    protos[idx] = proto
-    # An inner UDP field of 0 is "no checksum" too, but the fast path leaves such
-    # records to the parser so that their counts are exact.
-    good[idx[inner_zero_udp & right]] = False
-    return FastResult(fits, good, zero, protos)
+    # The outer UDP span: the inner span plus the headers between.
+    mid = blk.m64(l4) + blk.m64(l4 + 8) + blk.m64(l4 + 16) + blk.m32(l4 + 24) + blk.u16(l4 + 28)
+    if itag:
+        mid += blk.m32(l4 + 30)
+    o_pseudo = _fold(o_addr + 17 + (cap - l4))
+    o_sum = span + mid + i_hdr
+    o_expected = _csum(o_sum - o_stored + o_pseudo)
+    o_expected = np.where(o_expected == 0, 0xFFFF, o_expected)
+    o_good = (o_sum + o_pseudo) % _MOD == 0
+    o_zero = o_stored == 0
+    o_seed = o_stored == o_pseudo
+    # The value once a pending inner field is filled (RFC 1624; the inner field is at an
+    # even offset of the outer span), and the source port the field would be right for.
+    delta = _fold((0xFFFF ^ i_stored) + i_expected)
+    due = np.where(pending, 0xFFFF ^ _fold((0xFFFF ^ o_expected) + delta), o_expected)
+    due = np.where(due == 0, 0xFFFF, due)
+    old = _fold(due + (0xFFFF ^ o_stored) + sport)
+    old = np.where(old == 0xFFFF, 0, old)
+    low, high = EPHEMERAL_PORTS
+    conditions = [
+        o_zero,
+        o_good,
+        o_seed,
+        pending & (o_stored == due),
+        o_stored == 0xFFFF,
+        (old >= low) & (old <= high) & (old != sport),
+    ]
+    labels = [Label.NO_CHECKSUM, Label.GOOD, Label.OFFLOAD_SEED, Label.LCO_PENDING]
+    labels += [Label.NAT_ZERO_MANGLED, Label.NAT_STALE]
+    c["out_label"] = np.select(conditions, [_L[x] for x in labels], corrupt)
+    c["out_detail"] = np.select(
+        conditions,
+        [_D[k] for k in ("no-checksum", "", "seed", "lco", "zero-mangled", "stale")],
+        _D["corrupt"],
+    )
+    c["out_value"], c["out_expected"], c["out_pseudo"], c["out_sport"] = (
+        o_stored,
+        o_expected,
+        o_pseudo,
+        sport,
+    )
+    c["out_old"] = np.where(c["out_label"] == _L[Label.NAT_STALE], old, -1)
+    note = pending & ~o_zero & ~o_good & ~o_seed
+    c["out_note_layer"] = np.where(note, c["in_layer"], -1)
+    c["out_note_stored"], c["out_note_expected"] = i_stored, i_expected
+    c["ip_at_0"], c["ip_at_1"] = o + l3, o + il3
+    c["proto"] = proto
+    return _Fields(fits, c)
+
+
+def _rows(buffer: U8) -> U8:
+    """Every run of ``_BLOCK`` bytes of ``buffer``, as a (positions, _BLOCK) view."""
+    count = max(len(buffer) - _BLOCK + 1, 0)
+    return np.lib.stride_tricks.as_strided(buffer, shape=(count, _BLOCK), strides=(1, 1))
+
+
+def _first_bytes(buffer: U8, at: I64) -> U8:
+    """The ``_BLOCK`` bytes from each of ``at`` (zero-padded past the buffer's end)."""
+    near = at + _BLOCK > len(buffer)
+    if not near.any():
+        return _rows(buffer)[at]
+    out = np.empty((len(at), _BLOCK), dtype=np.uint8)
+    out[~near] = _rows(buffer)[at[~near]]
+    start = int(at[near].min())
+    tail = np.zeros(len(buffer) - start + _BLOCK, dtype=np.uint8)
+    tail[: len(buffer) - start] = buffer[start:]
+    out[near] = _rows(tail)[at[near] - start]
+    return out
+
+
+def classify_batch(
+    buffer: U8,
+    offsets: I64,
+    caplens: I64,
+    wirelens: I64,
+    linktypes: I64,
+    config: ParseConfig,
+) -> FastBatch:
+    """Verify and classify every checksum field of the records with the common layout."""
+    n = len(offsets)
+    cand = np.flatnonzero((linktypes == 1) & (caplens == wirelens) & (caplens >= _MIN))
+    blk = _Block(_first_bytes(buffer, offsets[cand]))
+    code, ok = _layout(blk)
+    m0 = len(cand)
+    fits = np.zeros(m0, dtype=bool)
+    cols: dict[str, I64] = {}
+    vxlan = np.array(sorted(config.vxlan_ports), dtype=np.int64)
+    tunnel_ports = _tunnel_ports(config)
+    present = np.zeros((2, m0), dtype=bool)  # outer, inner IPv4 header present
+    for c in np.unique(code[ok]).tolist():
+        sel = np.flatnonzero(ok & (code == c))
+        whole = len(sel) == m0  # the usual case: one layout for the whole batch
+        part = blk if whole else _Block(blk.h[sel])
+        o, cap = offsets[cand[sel]], caplens[cand[sel]]
+        got = _one_layout(part, c, o, cap, buffer, vxlan, tunnel_ports)
+        fits[sel] = got.fits
+        present[0, sel] = not c & 2
+        present[1, sel] = not c & 8
+        if whole:
+            cols = got.columns
+            break
+        for name, values in got.columns.items():
+            if name not in cols:
+                cols[name] = np.zeros(m0, dtype=np.int64)
+            cols[name][sel] = values
+    keep = np.flatnonzero(fits)
+    record = cand[keep]
+    all_fits = np.zeros(n, dtype=bool)
+    all_fits[record] = True
+    m = len(keep)
+
+    def col(name: str) -> I64:
+        return cols[name][keep] if name in cols else np.zeros(m, dtype=np.int64)
+
+    none = np.full(m, -1, dtype=np.int64)
+    zero = np.zeros(m, dtype=np.int64)
+
+    def ip_slot(prefix: str, depth: int, has: B) -> Slot:
+        return Slot(
+            has,
+            depth,
+            np.full(m, _IPV4, dtype=np.int64),
+            col(prefix + "value"),
+            col(prefix + "expected"),
+            col(prefix + "label"),
+            col(prefix + "detail"),
+            zero,
+            zero,
+            none,
+            none,
+            zero,
+            zero,
+        )
+
+    slots = (
+        ip_slot("oip_", 0, present[0, keep]),
+        Slot(
+            np.ones(m, dtype=bool),
+            0,
+            np.full(m, _UDP, dtype=np.int64),
+            col("out_value"),
+            col("out_expected"),
+            col("out_label"),
+            col("out_detail"),
+            col("out_pseudo"),
+            col("out_sport"),
+            col("out_old"),
+            col("out_note_layer"),
+            col("out_note_stored"),
+            col("out_note_expected"),
+        ),
+        ip_slot("iip_", 1, present[1, keep]),
+        Slot(
+            np.ones(m, dtype=bool),
+            1,
+            col("in_layer"),
+            col("in_value"),
+            col("in_expected"),
+            col("in_label"),
+            col("in_detail"),
+            col("in_pseudo"),
+            col("in_sport"),
+            none,
+            none,
+            zero,
+            zero,
+        ),
+    )
+    return FastBatch(
+        all_fits,
+        record,
+        slots,
+        (col("ip_at_0"), col("ip_at_1")),
+        (~present[0, keep], ~present[1, keep]),
+        col("proto"),
+        buffer,
+    )

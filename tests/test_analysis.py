@@ -1,0 +1,167 @@
+"""analyze_file and the row writers: every packet and field accounted for, in every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vxsum
+from vxsum.analysis import FileReport, Summary, analyze_file
+from vxsum.cli import _TAPS, main
+from vxsum.diagnose import classify_stream
+from vxsum.repro import TAPS, write_pcap
+from vxsum.rows import ROW
+from vxsum.scenario import Cluster, run
+from vxsum.writers import CsvWriter, JsonlWriter
+
+CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Frames of several clusters at several taps, plus ones outside the common layout."""
+    frames: list[tuple[float, bytes]] = []
+    for cluster in (
+        Cluster.flannel("5.4.40", "1.18.5", udp_csum=False),
+        Cluster.flannel("6.18", "1.18.5", underlay_tx_csum=False),
+        Cluster.flannel("6.18", "1.18.5"),
+        Cluster.calico("6.1", "1.18.6", underlay_tx_csum=False),
+    ):
+        for tap in TAPS:
+            for proto in ("tcp", "udp"):
+                frames += [(p.time, getattr(p, tap)) for p in run(cluster, proto).packets]
+    frames.append((9.0, bytes(60)))  # not IP: parsed on its own, no checksum fields
+    path = tmp_path_factory.mktemp("mixed") / "mixed.pcap"
+    write_pcap(path, [f for f in frames if f[1]])
+    return path
+
+
+def _reference(path: Path) -> list[tuple[int, dict[str, object]]]:
+    """(frame, row) for every field, from the per-frame parser and classify_stream."""
+    records = list(vxsum.iter_records(path))
+    frames = [vxsum.parse(bytes(r.data), r.linktype) for r in records]
+    verdicts, _ = classify_stream(frames)
+    out = []
+    for r, vs in zip(records, verdicts, strict=True):
+        for v in vs:
+            out.append((r.number, {k: v.to_dict()[k] for k in CONTRACT[2:]} | {"q": v.quoted}))
+    return out
+
+
+def _rows(path: Path, all_fields: bool) -> tuple[FileReport, list[dict[str, object]]]:
+    got: list[dict[str, object]] = []
+    buf = io.StringIO()
+    writer = JsonlWriter(buf)
+    report = analyze_file(path, all_fields=all_fields, sink=writer)
+    got = [json.loads(line) for line in buf.getvalue().splitlines()]
+    return report, got
+
+
+@pytest.mark.parametrize("all_fields", [False, True])
+def test_rows_equal_the_per_frame_classifier(mixed: Path, all_fields: bool) -> None:
+    report, got = _rows(mixed, all_fields)
+    want = [
+        (n, row)
+        for n, row in _reference(mixed)
+        if all_fields or row["verdict"] not in ("good", "no-checksum")
+    ]
+    assert [(r["frame"], {k: r[k] for k in CONTRACT[2:]}) for r in got] == [
+        (n, {k: row[k] for k in CONTRACT[2:]}) for n, row in want
+    ]
+    assert all(list(r)[:9] == CONTRACT and r["file"] == str(mixed) for r in got)
+    assert report.rows == len(got)
+    counts = Counter(
+        (str(row["layer"]), int(str(row["depth"])), str(row["verdict"]))
+        for _, row in _reference(mixed)
+    )
+    assert report.fields == counts
+    assert report.packets == len(list(vxsum.iter_records(mixed)))
+
+
+def test_summary_adds_reports(mixed: Path) -> None:
+    one = analyze_file(mixed)
+    total = Summary.of([one, one])
+    assert total.packets == 2 * one.packets
+    assert sum(total.fields.values()) == 2 * sum(one.fields.values())
+    assert json.loads(json.dumps(total.to_dict()))["files"] == 2
+
+
+def test_jsonl_writer_matches_json_dumps() -> None:
+    rows = np.zeros(3, dtype=ROW)
+    rows["frame"] = [1, 2, 3]
+    rows["expected"] = [-1, 0xFFFF, 7]
+    rows["quoted"] = [False, True, False]
+    rows["label"] = [8, 0, 9]
+    buf = io.StringIO()
+    JsonlWriter(buf)('a "b".pcap', rows, ["", 'x "y" \\ z', "é"])
+    lines = buf.getvalue().splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert [p["expected"] for p in parsed] == [None, 0xFFFF, 7]
+    assert parsed[1]["quoted"] is True and "quoted" not in parsed[0]
+    assert all(line == json.dumps(p) for line, p in zip(lines, parsed, strict=True))
+
+
+def test_csv_writer_columns() -> None:
+    rows = np.zeros(2, dtype=ROW)
+    rows["expected"] = [-1, 5]
+    buf = io.StringIO()
+    writer = CsvWriter(buf)
+    writer("f.pcap", rows, ["", "d"])
+    table = list(csv.reader(io.StringIO(buf.getvalue())))
+    assert table[0] == [*CONTRACT, "quoted"]
+    assert table[1][5] == "" and table[2][5] == "5"
+
+
+def test_parquet_has_the_jsonl_columns(mixed: Path, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    out, jl = tmp_path / "rows.parquet", tmp_path / "rows.jsonl"
+    args = ["analyze", str(mixed), "--all-fields"]
+    assert main([*args, "--format", "parquet", "-o", str(out)]) == 0
+    assert main([*args, "--format", "jsonl", "-o", str(jl)]) == 0
+    table = pq.read_table(out).to_pylist()
+    lines = [json.loads(line) for line in jl.read_text().splitlines()]
+    assert len(table) == len(lines)
+    for a, b in zip(table, lines, strict=True):
+        assert a.pop("quoted") == b.pop("quoted", False)
+        assert a == b
+
+
+def test_parquet_needs_an_output_file(mixed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(mixed), "--format", "parquet"]) == 2
+    assert "-o FILE" in capsys.readouterr().err
+
+
+def test_jobs_give_the_same_output(mixed: Path, tmp_path: Path) -> None:
+    other = tmp_path / "copy.pcap"
+    other.write_bytes(mixed.read_bytes())
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}.jsonl"
+        assert (
+            main(
+                [
+                    "analyze",
+                    str(mixed),
+                    str(other),
+                    "--jobs",
+                    jobs,
+                    "--format",
+                    "jsonl",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        outs.append(out.read_text())
+    assert outs[0] == outs[1] and outs[0].count(str(other)) == outs[0].count(str(mixed)) > 0
+
+
+def test_cli_taps_are_the_models() -> None:
+    assert _TAPS == TAPS
