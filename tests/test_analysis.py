@@ -165,3 +165,19 @@ def test_jobs_give_the_same_output(mixed: Path, tmp_path: Path) -> None:
 
 def test_cli_taps_are_the_models() -> None:
     assert _TAPS == TAPS
+
+
+def test_before_nat_capture_confirms(tmp_path: Path) -> None:
+    """analyze --before-nat: the stale outer checksums of a fixed kernel, confirmed."""
+    paths = {}
+    for tap in ("prenat", "wire"):
+        paths[tap] = tmp_path / f"{tap}.pcap"
+        args = ["repro", "--kernel", "6.18", "--kube-proxy", "1.18.5", "--txrehash", "off"]
+        assert main([*args, "--tap", tap, "-o", str(paths[tap])]) == 0
+    out = tmp_path / "rows.jsonl"
+    cmd = ["analyze", str(paths["wire"]), "--format", "jsonl", "-o", str(out)]
+    assert main([*cmd, "--before-nat", str(paths["prenat"])]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 6 and {r["verdict"] for r in rows} == {"nat-stale"}
+    assert all(r["detail"].startswith("confirmed by the capture before NAT") for r in rows)
+    assert main([*cmd, "--before-nat", str(tmp_path / "missing.pcap")]) == 2

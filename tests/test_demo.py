@@ -22,7 +22,7 @@ def test_demo_explains_the_three_cases(capsys: pytest.CaptureFixture[str]) -> No
     demo.main()
     out = capsys.readouterr().out
     assert "nat-zero-mangled (6 fields)" in out
-    assert "nat-stale (1 fields)" in out and "consistent with a source-port rewrite" in out
-    assert "lco-pending (1 fields, harmless)" in out
-    assert "offload-seed (1 fields, harmless)" in out
+    assert "nat-stale (1 field)" in out and "consistent with a source-port rewrite" in out
+    assert "lco-pending (1 field, harmless)" in out
+    assert "offload-seed (1 field, harmless)" in out
     assert out.count("fix: kube-proxy v1.16.13 / v1.17.9 / v1.18.6") == 2

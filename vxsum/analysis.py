@@ -7,7 +7,7 @@ records (:mod:`vxsum.capture`):
    tunnel layout at once;
 2. every other record is parsed and classified on its own (:func:`vxsum.parse`,
    :func:`vxsum.classify`), as are the fitting records whose outer checksum a NAT
-   context (a conntrack table) can check exactly;
+   context (a conntrack table, a capture taken before NAT) can check exactly;
 3. fields are counted; the rows to list (those worth a look, or all with
    ``all_fields``) go to a :class:`~vxsum.rows.Spool`.
 
@@ -21,9 +21,12 @@ records outside the common layout.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +53,9 @@ from .rows import (
     rows_from_verdicts,
 )
 from .transport import TCP
+
+if TYPE_CHECKING:
+    from .prenat import PreNatCapture
 
 __all__ = ["FileReport", "RowSink", "Summary", "analyze_file"]
 
@@ -111,12 +117,11 @@ def _slow_rows(
     frame: Frame,
     number: int,
     conntrack: Conntrack | None,
+    before: PreNatCapture | None,
     flows: FlowTable,
     texts: list[str],
 ) -> npt.NDArray[np.void]:
-    verdicts = classify(frame)
-    if conntrack is not None:
-        verdicts = with_context(frame, verdicts, conntrack)
+    verdicts = with_context(frame, classify(frame), conntrack, before)
     keys: list[bytes | None] = []
     for v in verdicts:
         ip, l4 = (None, None) if v.harmless else headers_at(frame, v.depth)
@@ -134,6 +139,7 @@ def _batch_rows(
     batch: CaptureBatch,
     config: ParseConfig,
     conntrack: Conntrack | None,
+    before: PreNatCapture | None,
     all_fields: bool,
     report: FileReport,
     flows: FlowTable,
@@ -143,7 +149,7 @@ def _batch_rows(
     fast = classify_batch(
         batch.buffer, batch.offsets, batch.caplens, batch.wirelens, batch.linktypes, config
     )
-    if conntrack is not None:  # fields the context can check go the per-frame way
+    if conntrack is not None or before is not None:  # the context checks these per frame
         out = fast.slots[1]
         checked = np.isin(out.label, list(_CHECKED))
         if checked.any():
@@ -173,7 +179,7 @@ def _batch_rows(
             where = f"file byte {int(batch.file_offsets[k])}"
             report.problems.append(f"{report.path}: record {number} ({where}): {err}")
             continue
-        slow = _slow_rows(frame, number, conntrack, flows, texts)
+        slow = _slow_rows(frame, number, conntrack, before, flows, texts)
         if not all_fields:
             _count(report, slow[quiet(slow["label"])])
             slow = slow[~quiet(slow["label"])]
@@ -216,11 +222,44 @@ def _finish(
     return confirmed
 
 
+def _prefetch(batches: Iterator[CaptureBatch]) -> Iterator[CaptureBatch]:
+    """The batches, read one ahead in a thread: reading overlaps classifying (numpy
+    releases the GIL in both), which uses the second core."""
+    ahead: queue.Queue[CaptureBatch | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                ahead.put(batch)
+            ahead.put(None)
+        except BaseException as err:  # handed to the consumer, raised there
+            ahead.put(err)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting to put
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                reader.join(0.01)
+
+
 def analyze_file(
     path: str | os.PathLike[str],
     *,
     config: ParseConfig = DEFAULT_CONFIG,
     conntrack: Conntrack | None = None,
+    before_nat: PreNatCapture | None = None,
     keep_going: bool = False,
     all_fields: bool = False,
     sink: RowSink | None = None,
@@ -228,6 +267,8 @@ def analyze_file(
 ) -> FileReport:
     """Classify every checksum field of a pcap or pcapng file (plain or gzip).
 
+    ``conntrack`` (``conntrack -L`` of the sending node) and ``before_nat`` (a capture
+    of the same packets taken before NAT) make NAT explanations exact.
     ``sink`` receives the rows to list (every field that is neither ``good`` nor
     ``no-checksum``; with ``all_fields``, every field) in frame order. ``progress``
     is called with the file offset reached after each batch. Raises
@@ -240,9 +281,11 @@ def analyze_file(
     texts: list[str] = []
     try:
         with CaptureReader(path, keep_going=keep_going) as reader:
-            for batch in reader.batches():
+            for batch in _prefetch(reader.batches()):
                 report.packets += len(batch.offsets)
-                rows = _batch_rows(batch, config, conntrack, all_fields, report, flows, texts)
+                rows = _batch_rows(
+                    batch, config, conntrack, before_nat, all_fields, report, flows, texts
+                )
                 flows.note(rows)
                 spool.append(rows)
                 if progress is not None and len(batch.file_offsets):

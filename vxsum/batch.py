@@ -20,8 +20,8 @@ reduction, which is what makes the batch path several times faster than summing
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ U16Array = npt.NDArray[np.uint16]
 _MAX_SPAN_WORDS = 1 << 16  # L stays exact up to this many 64-bit words (512 KiB)
 _MAX_SPAN_BYTES = (_MAX_SPAN_WORDS - 1) * 8  # longer spans are summed one by one
 _CHUNK_WORDS = 1 << 18  # words of buffer per reduceat call (2 MiB): stays in cache
-_MIN_SPANS_PER_THREAD = 50_000  # below this, starting threads costs more than it saves
+_MIN_SPANS_PER_THREAD = 4096  # below this, starting a thread costs more than it saves
 _U64 = np.uint64
 _FFFF = _U64(0xFFFF)
 # Little-endian: byte k of a word is bits 8k..8k+7. Index by (offset mod 8).
@@ -103,14 +103,27 @@ def _le_sums_threaded(
     if parts <= 1:
         return _le_sums(data, start, end)
     bounds = np.linspace(0, len(start), parts + 1).astype(int)
-    with ThreadPoolExecutor(parts) as pool:
-        done = pool.map(
-            lambda k: _le_sums(
+    done: list[npt.NDArray[np.uint64]] = [np.empty(0, dtype=_U64)] * parts
+
+    failed: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            done[k] = _le_sums(
                 data, start[bounds[k] : bounds[k + 1]], end[bounds[k] : bounds[k + 1]]
-            ),
-            range(parts),
-        )
-        return np.concatenate(list(done))
+            )
+        except BaseException as err:  # re-raised in the calling thread below
+            failed.append(err)
+
+    others = [threading.Thread(target=work, args=(k,)) for k in range(1, parts)]
+    for t in others:
+        t.start()
+    work(0)
+    for t in others:
+        t.join()
+    if failed:
+        raise failed[0]
+    return np.concatenate(done)
 
 
 def _spans(

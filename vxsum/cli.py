@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-_TAPS = ("inner", "sender", "wire")  # vxsum.repro.TAPS (a test checks they agree)
+_TAPS = ("inner", "prenat", "sender", "wire")  # vxsum.repro.TAPS (a test checks they agree)
 
 
 class UsageError(Exception):
@@ -86,6 +86,10 @@ class _Progress:
         self.bar.stop()
 
 
+def _fields(count: int) -> str:
+    return f"{count} field" if count == 1 else f"{count} fields"
+
+
 def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
     """The summary as (heading, lines) sections, for plain text and rich alike."""
     head = [
@@ -120,7 +124,7 @@ def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
     findings = []
     for f in summary.diagnosis.findings:
         findings.append(
-            f"- {f.label} ({f.count} fields{', harmless' if f.harmless else ''}): {f.explanation}"
+            f"- {f.label} ({_fields(f.count)}{', harmless' if f.harmless else ''}): {f.explanation}"
         )
         findings += [f"    fix: {fix}" for fix in f.fixes]
     if findings:
@@ -158,7 +162,7 @@ def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
         console.print(flows)
     for f in summary.diagnosis.findings:
         style = "green" if f.harmless else "bold red"
-        console.print(f"[{style}]{f.label}[/{style}] ({f.count} fields): {f.explanation}")
+        console.print(f"[{style}]{f.label}[/{style}] ({_fields(f.count)}): {f.explanation}")
         for fix in f.fixes:
             console.print(f"    fix: {fix}")
 
@@ -185,6 +189,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             args.conntrack = Conntrack.from_file(args.conntrack)
         except OSError as err:
             raise UsageError(f"cannot read {args.conntrack}: {err.strerror or err}") from err
+    if args.before_nat is not None:
+        from .prenat import PreNatCapture
+
+        try:
+            args.before_nat = PreNatCapture.from_file(
+                args.before_nat, config=args.config, keep_going=args.keep_going
+            )
+        except OSError as err:
+            raise UsageError(f"cannot read {args.before_nat}: {err.strerror or err}") from err
+        except VxsumError as err:
+            raise UsageError(str(err)) from err
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet writes a file: give -o FILE")
     for path in args.files:
@@ -330,20 +345,54 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="classify every checksum field of pcap/pcapng files")
     a.add_argument("files", nargs="+", metavar="FILE")
-    a.add_argument("--format", choices=FORMATS, default="text")
-    a.add_argument("-o", "--output", help="write rows (or the text summary) here")
-    a.add_argument("--all-fields", action="store_true", help="list good fields too")
-    a.add_argument("--conntrack", help="text of `conntrack -L` from the sending node")
+    a.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: the summary only; jsonl, csv, parquet: one row per checksum field "
+        "(the summary then goes to stderr)",
+    )
+    a.add_argument("-o", "--output", metavar="FILE", help="write rows (or the summary) here")
+    a.add_argument(
+        "--all-fields",
+        action="store_true",
+        help="a row for every checksum field, good ones too (default: only those worth a look)",
+    )
+    a.add_argument(
+        "--conntrack", metavar="FILE", help="text of `conntrack -L` from the sending node"
+    )
+    a.add_argument(
+        "--before-nat",
+        metavar="FILE",
+        help="a capture of the same traffic taken before NAT (e.g. NFLOG in mangle POSTROUTING)",
+    )
     a.add_argument("--jobs", type=int, default=1, metavar="N", help="analyse up to N files at once")
-    a.add_argument("--keep-going", action="store_true", help="report bad records and go on")
-    a.add_argument("--fail-on-harmful", action="store_true", help="exit 1 if any is harmful")
-    a.add_argument("--vxlan-ports", type=_ports, default=frozenset({4789, 8472}))
-    a.add_argument("--geneve-ports", type=_ports, default=frozenset({6081}))
+    a.add_argument("--keep-going", action="store_true", help="report corrupt records and go on")
+    a.add_argument(
+        "--fail-on-harmful",
+        action="store_true",
+        help="exit 1 if any checksum is harmful (receivers drop the packet)",
+    )
+    a.add_argument(
+        "--vxlan-ports",
+        type=_ports,
+        default=frozenset({4789, 8472}),
+        metavar="PORTS",
+        help="UDP ports carrying VXLAN (default 4789,8472)",
+    )
+    a.add_argument(
+        "--geneve-ports",
+        type=_ports,
+        default=frozenset({6081}),
+        metavar="PORTS",
+        help="UDP ports carrying Geneve (default 6081)",
+    )
     a.add_argument(
         "--ipv6-zero-ports",
         type=_ports,
         default=frozenset(),
-        help="UDP ports allowed a zero checksum over IPv6 (RFC 6935/6936)",
+        metavar="PORTS",
+        help="UDP ports allowed a zero checksum over IPv6 (RFC 6935/6936; default none)",
     )
     a.set_defaults(run=_cmd_analyze)
     e = sub.add_parser("explain", help="one frame: each layer and each checksum's verdict")

@@ -19,6 +19,7 @@ import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import evidence
 from .checksum import checksum, pseudo_header_sum
@@ -26,13 +27,22 @@ from .classify import Label, Verdict, classify, inner_pending
 from .conntrack import Conntrack, Tuple
 from .fields import ChecksumField
 from .ip import IPv4, IPv6
-from .kcsum import IpSummed
 from .kversion import Kernel
-from .nat import Manip, nat_rewrite
 from .parse import Frame
 from .transport import TCP, UDP
 
-__all__ = ["Diagnosis", "Finding", "classify_stream", "diagnose", "headers_at", "with_context"]
+if TYPE_CHECKING:
+    from .prenat import PreNatCapture
+
+__all__ = [
+    "Diagnosis",
+    "Finding",
+    "classify_stream",
+    "diagnose",
+    "headers_at",
+    "outer_after_nat",
+    "with_context",
+]
 
 FlowKey = tuple[bytes, bytes, int, int]
 
@@ -166,19 +176,41 @@ def _after_nat_from(frame: Frame, f: ChecksumField, before: Tuple) -> tuple[int,
     pkt[u + 6 : u + 8] = b"\x00\x00"
     dst = ip.dst
     lco = checksum(bytes(pkt[u:]), pseudo_header_sum(before.src, dst, 17, len(pkt) - u)) or 0xFFFF
-    results = []
-    for value, kernel in ((lco, Kernel(6, 1)), (0, Kernel(5, 4, 40))):
-        pkt[u + 6 : u + 8] = value.to_bytes(2, "big")
-        out = nat_rewrite(
-            bytes(pkt),
-            Manip.SRC,
-            kernel=kernel,
-            ip_summed=IpSummed.PARTIAL,
-            new_addr=ip.src,
-            new_port=udp.src_port,
-        ).packet
-        results.append(int.from_bytes(out[u + 6 : u + 8], "big"))
-    return results[0], results[1]
+    return (
+        outer_after_nat(frame, ip, udp, before.src, before.sport, lco, Kernel(6, 1)),
+        outer_after_nat(frame, ip, udp, before.src, before.sport, 0, Kernel(5, 4, 40)),
+    )
+
+
+def outer_after_nat(
+    frame: Frame,
+    ip: IPv4 | IPv6,
+    udp: UDP,
+    src: bytes,
+    sport: int,
+    value: int,
+    kernel: Kernel,
+) -> int:
+    """The outer UDP field that NAT leaves when it rewrites ``frame``'s packet, as it was
+    with source ``src``:``sport`` and field ``value``, to the source the frame shows
+    (the inner checksum pending, CHECKSUM_PARTIAL, as on a VXLAN device with offload)."""
+    from .kcsum import IpSummed  # the kernel model: only needed with a NAT context
+    from .nat import Manip, nat_rewrite
+
+    pkt = bytearray(frame.data[ip.offset : udp.offset + udp.length_field])
+    u, a = udp.offset - ip.offset, 12 if isinstance(ip, IPv4) else 8
+    pkt[a : a + len(src)] = src
+    pkt[u : u + 2] = sport.to_bytes(2, "big")
+    pkt[u + 6 : u + 8] = value.to_bytes(2, "big")
+    out = nat_rewrite(
+        bytes(pkt),
+        Manip.SRC,
+        kernel=kernel,
+        ip_summed=IpSummed.PARTIAL,
+        new_addr=ip.src,
+        new_port=udp.src_port,
+    ).packet
+    return int.from_bytes(out[u + 6 : u + 8], "big")
 
 
 def _endpoint(addr: bytes, port: int) -> str:
@@ -227,28 +259,41 @@ def _with_conntrack(frame: Frame, f: ChecksumField, v: Verdict, ct: Conntrack) -
     return v
 
 
-def with_context(frame: Frame, verdicts: list[Verdict], conntrack: Conntrack) -> list[Verdict]:
-    """``verdicts`` of ``frame`` with NAT explanations of outer UDP fields checked exactly."""
-    return [
-        _with_conntrack(frame, f, v, conntrack) if f.layer == "udp" else v
-        for f, v in zip(frame.checksums, verdicts, strict=True)
-    ]
+def with_context(
+    frame: Frame,
+    verdicts: list[Verdict],
+    conntrack: Conntrack | None = None,
+    before: PreNatCapture | None = None,
+) -> list[Verdict]:
+    """``verdicts`` of ``frame`` with NAT explanations of outer UDP fields checked exactly,
+    by a conntrack table or a capture taken before NAT."""
+    if conntrack is not None:
+        verdicts = [
+            _with_conntrack(frame, f, v, conntrack) if f.layer == "udp" else v
+            for f, v in zip(frame.checksums, verdicts, strict=True)
+        ]
+    if before is not None:
+        verdicts = before.refine(frame, verdicts)
+    return verdicts
 
 
 def classify_stream(
-    frames: Iterable[Frame], *, conntrack: Conntrack | None = None
+    frames: Iterable[Frame],
+    *,
+    conntrack: Conntrack | None = None,
+    before: PreNatCapture | None = None,
 ) -> tuple[list[list[Verdict]], Diagnosis]:
     """Verdicts for every frame, refined by flow state, and the capture's diagnosis.
 
     With ``conntrack`` (the sending node's ``conntrack -L``), NAT explanations of outer
     UDP checksums are checked exactly: the kernel model is run on the packet as it was
-    before NAT, and the field must come out as captured.
+    before NAT, and the field must come out as captured. ``before``, a capture of the
+    same packets taken before NAT (:class:`vxsum.prenat.PreNatCapture`), does the same
+    with the packet itself.
     """
     kept: list[tuple[Frame, list[Verdict]]] = []
     for frame in frames:
-        verdicts = classify(frame)
-        if conntrack is not None:
-            verdicts = with_context(frame, verdicts, conntrack)
+        verdicts = with_context(frame, classify(frame), conntrack, before)
         kept.append((frame, verdicts))
     ports: dict[FlowKey, Counter[int]] = defaultdict(Counter)
     for frame, verdicts in kept:
@@ -264,7 +309,8 @@ def classify_stream(
         for v in verdicts:
             key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
             port = v.pre_nat_port
-            if key is not None and port is not None and "conntrack" not in v.detail:
+            exact = "conntrack" in v.detail or "capture before NAT" in v.detail
+            if key is not None and port is not None and not exact:
                 seen = ports[key]
                 agree = seen[port]
                 if len(seen) > 1:

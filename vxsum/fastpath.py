@@ -434,8 +434,12 @@ def classify_batch(
     all_fits[record] = True
     m = len(keep)
 
+    every = m == m0  # all candidates fit: no gathering needed
+
     def col(name: str) -> I64:
-        return cols[name][keep] if name in cols else np.zeros(m, dtype=np.int64)
+        if name not in cols:
+            return np.zeros(m, dtype=np.int64)
+        return cols[name] if every else cols[name][keep]
 
     none = np.full(m, -1, dtype=np.int64)
     zero = np.zeros(m, dtype=np.int64)

@@ -47,6 +47,7 @@ def analyze_one(
         path,
         config=args.config,
         conntrack=args.conntrack,
+        before_nat=args.before_nat,
         keep_going=args.keep_going,
         all_fields=args.all_fields,
         sink=sink,

@@ -17,7 +17,7 @@ from .scenario import Cluster, run
 
 __all__ = ["TAPS", "repro_frames", "write_pcap"]
 
-TAPS = ("inner", "sender", "wire")
+TAPS = ("inner", "prenat", "sender", "wire")
 LINKTYPE_ETHERNET, LINKTYPE_RAW = 1, 101
 _HEADER = struct.Struct("<IHHiIII")
 _RECORD = struct.Struct("<IIII")

@@ -136,6 +136,7 @@ class PacketTrace:
 
     time: float
     inner: bytes  # the inner IP packet after kube-proxy's NAT, before encapsulation
+    prenat: bytes  # the outer frame before its own NAT (an NFLOG rule in mangle POSTROUTING)
     sender: bytes  # the outer frame as tcpdump on node A's underlay sees it
     wire: bytes  # the outer frame as it arrives at node B
     outer_nat: bool  # was the outer packet masqueraded a second time?
@@ -243,6 +244,7 @@ def run(cluster: Cluster, proto: str = "tcp", attempts: int = 8, seed: int = 0) 
             device_tx_csum=cluster.vxlan_tx_csum,
             ident=n,
         )
+        prenat = outer.data
         # The outer packet's own conntrack entry.
         seen = outer_ct.get(sport)
         if seen is None or t - seen[0] > UDP_UNREPLIED_TIMEOUT:
@@ -265,7 +267,7 @@ def run(cluster: Cluster, proto: str = "tcp", attempts: int = 8, seed: int = 0) 
         trusted = cluster.underlay_is_veth and outer.ip_summed == IpSummed.PARTIAL
         wire = sender if cluster.underlay_is_veth else fill_pending(outer).data
         fate = _receive(wire, trusted, zero_csum6_rx=not cluster.outer_udp_csum)
-        result.packets.append(PacketTrace(t, data, sender, wire, natted, fate))
+        result.packets.append(PacketTrace(t, data, prenat, sender, wire, natted, fate))
         if fate.delivered:
             break
     return result
