@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import vxsum
+from vxsum import evidence
 from vxsum.analysis import FileReport, Summary, analyze_file
 from vxsum.cli import _TAPS, main
 from vxsum.diagnose import classify_stream
@@ -55,11 +56,11 @@ def _reference(path: Path) -> list[tuple[int, dict[str, object]]]:
 
 
 def _rows(path: Path, all_fields: bool) -> tuple[FileReport, list[dict[str, object]]]:
-    got: list[dict[str, object]] = []
-    buf = io.StringIO()
+    buf = io.BytesIO()
     writer = JsonlWriter(buf)
     report = analyze_file(path, all_fields=all_fields, sink=writer)
-    got = [json.loads(line) for line in buf.getvalue().splitlines()]
+    writer.close()
+    got = [json.loads(line) for line in buf.getvalue().decode().splitlines()]
     return report, got
 
 
@@ -93,17 +94,22 @@ def test_summary_adds_reports(mixed: Path) -> None:
 
 
 def test_jsonl_writer_matches_json_dumps() -> None:
-    rows = np.zeros(3, dtype=ROW)
-    rows["frame"] = [1, 2, 3]
-    rows["expected"] = [-1, 0xFFFF, 7]
-    rows["quoted"] = [False, True, False]
-    rows["label"] = [8, 0, 9]
-    buf = io.StringIO()
-    JsonlWriter(buf)('a "b".pcap', rows, ["", 'x "y" \\ z', "é"])
-    lines = buf.getvalue().splitlines()
+    rows = np.zeros(5, dtype=ROW)
+    rows["frame"] = [1, 2, 3, 4, 5]
+    rows["expected"] = [-1, 0xFFFF, 7, 9, 0]
+    rows["quoted"] = [False, True, False, False, False]
+    rows["label"] = [8, 0, 9, 0, 1]  # unverifiable, good, corrupt, good, no-checksum
+    rows["text"] = -1
+    buf = io.BytesIO()
+    writer = JsonlWriter(buf)
+    writer('a "b".pcap', rows, ["", 'x "y" \\ z', "é", "", evidence.NO_CHECKSUM])
+    writer.close()
+    lines = buf.getvalue().decode().splitlines()
     parsed = [json.loads(line) for line in lines]
-    assert [p["expected"] for p in parsed] == [None, 0xFFFF, 7]
+    assert [p["frame"] for p in parsed] == [1, 2, 3, 4, 5]
+    assert [p["expected"] for p in parsed] == [None, 0xFFFF, 7, 9, 0]
     assert parsed[1]["quoted"] is True and "quoted" not in parsed[0]
+    assert parsed[4]["detail"] == evidence.NO_CHECKSUM and parsed[3]["detail"] == ""
     assert all(line == json.dumps(p) for line, p in zip(lines, parsed, strict=True))
 
 

@@ -565,6 +565,26 @@ def test_read_once_and_stream_without_peek(tmp_path: Path) -> None:
     assert len(records(io.BufferedReader(Pipe(gzip.compress(pcap(GOOD)))))) == 3
 
 
+def test_batches_stay_valid_writable_and_separate(tmp_path: Path) -> None:
+    """Batch buffers outlive later batches and the reader; writing into one (all of it,
+    the bytes of the next block's records too) changes neither the file nor another batch."""
+    data = frames(400, seed=12)
+    raw = pcap([(0, 0, d, len(d)) for d in data])
+    path = tmp_path / "x.pcap"
+    path.write_bytes(raw)
+    with CaptureReader(path, block_size=5000) as reader:
+        batches = list(reader.batches())
+    assert len(batches) > 10
+    assert [bytes(r.data) for b in batches for r in b] == data
+    for k in (0, 5):
+        assert batches[k].buffer.flags.writeable
+        batches[k].buffer[:] = 0xEE
+    assert path.read_bytes() == raw
+    for k, b in enumerate(batches):
+        if k not in (0, 5):
+            assert [bytes(r.data) for r in b] == [data[n - 1] for n in b.numbers.tolist()]
+
+
 # --- fuzzing: arbitrary and mutated bytes give records or CaptureError, never a crash -------
 
 MAGICS = [

@@ -195,22 +195,24 @@ def _finish(
 ) -> int:
     """Refine, count and hand on the spooled rows; returns the confirmed ``nat-stale``."""
     confirmed = 0
-    for chunk in spool:
-        rows = chunk.copy()
+    for rows in spool:
+        stale = np.flatnonzero(pending(rows)).tolist()
         details = [""] * len(rows)
         plain = (rows["detail"] == _NO_CHECKSUM) & (rows["text"] < 0)
         for i in np.flatnonzero(plain).tolist():
             details[i] = evidence.NO_CHECKSUM
         for i in np.flatnonzero(~plain & ((rows["detail"] != 0) | (rows["text"] >= 0))).tolist():
             details[i] = detail_text(rows[i], texts)
-        for i in np.flatnonzero(pending(rows)).tolist():
+        for i in stale:
             still, details[i] = flows.refine(
                 int(rows["flow"][i]), int(rows["old_port"][i]), details[i]
             )
             if not still:
                 rows["label"][i] = _CORRUPT
-        stale = np.flatnonzero(rows["label"] == _STALE).tolist()
-        confirmed += sum(details[i].startswith("confirmed") for i in stale)
+        confirmed += sum(
+            details[i].startswith("confirmed")
+            for i in np.flatnonzero(rows["label"] == _STALE).tolist()
+        )
         _count(report, rows)
         bad = np.flatnonzero(~harmless(rows["label"]) & (rows["flow"] >= 0))
         pairs = zip(rows["label"][bad].tolist(), rows["flow"][bad].tolist(), strict=True)

@@ -62,6 +62,9 @@ _IPV4, _UDP, _TCP = LAYERS.index("ipv4"), LAYERS.index("udp"), LAYERS.index("tcp
 _L = {label: LABELS.index(label) for label in Label}
 _D = {name: code for code, name in enumerate(DETAILS)}
 _MOD = 0xFFFF
+_GOOD, _NOCS = _L[Label.GOOD], _L[Label.NO_CHECKSUM]
+_SEED, _CORRUPT = _L[Label.OFFLOAD_SEED], _L[Label.CORRUPT]
+_BAD = _D["corrupt"]
 _BLOCK = 152  # bytes of each record copied: the deepest header read ends before this
 _MIN = 92  # the shortest record with the layout (all IPv4, no tags, inner UDP)
 
@@ -208,10 +211,10 @@ def _ip_ok(blk: _Block, at: int, v6: bool, left: I64, protos: list[int]) -> B:
     ok: B
     if v6:
         ok = ((blk.u8(at) >> 4) == 6) & (blk.u16(at + 4) == left - 40) & (left > 40)
-        ok &= np.isin(blk.u8(at + 6), protos)
+        ok &= _member(blk.u8(at + 6), np.array(protos))
     else:
         ok = (blk.u8(at) == 0x45) & (blk.u16(at + 2) == left)
-        ok &= ((blk.u16(at + 6) & 0x3FFF) == 0) & np.isin(blk.u8(at + 9), protos)
+        ok &= ((blk.u16(at + 6) & 0x3FFF) == 0) & _member(blk.u8(at + 9), np.array(protos))
     return ok
 
 
@@ -244,6 +247,17 @@ class _Fields:
     columns: dict[str, I64]
 
 
+def _member(x: I64, values: I64) -> B:
+    """``np.isin`` for the few ports of a configuration (comparisons are faster)."""
+    if len(values) > 4:
+        out: B = np.isin(x, values)
+        return out
+    hit = np.zeros(len(x), dtype=bool)
+    for v in values.tolist():
+        hit |= x == v
+    return hit
+
+
 def _one_layout(
     blk: _Block,
     code: int,
@@ -253,7 +267,11 @@ def _one_layout(
     vxlan: I64,
     tunnel_ports: I64,
 ) -> _Fields:
-    """Check and classify the records that share one offset set."""
+    """Check and classify the records that share one offset set.
+
+    Values, expected values and verdicts are computed for every record; the
+    explanations of wrong fields (the classifier's rules) only for the wrong ones.
+    """
     otag, ov6, itag, iv6 = (bool(code >> k & 1) for k in range(4))
     l3 = 14 + 4 * otag
     l4 = l3 + (40 if ov6 else 20)
@@ -262,40 +280,30 @@ def _one_layout(
     fits = cap >= il4 + 8
     fits &= _ip_ok(blk, l3, ov6, cap - l3, [17])
     sport, dport, o_stored = blk.u16(l4), blk.u16(l4 + 2), blk.u16(l4 + 6)
-    fits &= (blk.u16(l4 + 4) == cap - l4) & (np.isin(dport, vxlan) | np.isin(sport, vxlan))
+    fits &= (blk.u16(l4 + 4) == cap - l4) & (_member(dport, vxlan) | _member(sport, vxlan))
     if ov6:
         fits &= o_stored != 0  # a zero over IPv6: its verdict depends on the config
     fits &= _ip_ok(blk, il3, iv6, cap - il3, [6, 17])
     proto = blk.u8(il3 + (6 if iv6 else 9))
     seg = cap - il4
     tcp = proto == 6
-    doff = blk.u8(il4 + 12) >> 4
     isport, idport = blk.u16(il4), blk.u16(il4 + 2)
-    nested = np.isin(isport, tunnel_ports) | np.isin(idport, tunnel_ports)
     i_stored = np.where(tcp, blk.u16(il4 + 16), blk.u16(il4 + 6))
     i_zero = ~tcp & (i_stored == 0)
-    udp_ok = (blk.u16(il4 + 4) == seg) & ~nested & ~(i_zero & iv6)
-    fits &= np.where(tcp, (seg >= 20) & (doff >= 5) & (doff * 4 <= seg), udp_ok)
-
-    good, nocs, seed = _L[Label.GOOD], _L[Label.NO_CHECKSUM], _L[Label.OFFLOAD_SEED]
-    corrupt = _L[Label.CORRUPT]
-    c: dict[str, I64] = {}
-
-    def ip_field(prefix: str, at: int, total: I64) -> None:
-        stored = blk.u16(at + 10)
-        ok = total % _MOD == 0
-        c[prefix + "value"], c[prefix + "expected"] = stored, _csum(total - stored)
-        c[prefix + "label"] = np.where(ok, good, np.where(stored == 0, seed, corrupt))
-        c[prefix + "detail"] = np.where(
-            ok, _D[""], np.where(stored == 0, _D["ip-zero"], _D["corrupt"])
-        )
+    tcp_ok = (seg >= 20) & (blk.u8(il4 + 12) >= 0x50) & ((blk.u8(il4 + 12) >> 4) * 4 <= seg)
+    udp_ok = blk.u16(il4 + 4) == seg
+    udp_ok &= ~(_member(isport, tunnel_ports) | _member(idport, tunnel_ports))
+    if iv6:
+        udp_ok &= ~i_zero  # a zero over IPv6: its verdict depends on the config
+    fits &= np.where(tcp, tcp_ok, udp_ok)
+    c: dict[str, I64] = {"proto": proto, "ip_at_0": o + l3, "ip_at_1": o + il3}
 
     o_hdr, o_addr = blk.ip_sums(l3, ov6)
     i_hdr, i_addr = blk.ip_sums(il3, iv6)
     if not ov6:
-        ip_field("oip_", l3, o_hdr)
+        _ip_field(c, "oip_", blk.u16(l3 + 10), o_hdr)
     if not iv6:
-        ip_field("iip_", il3, i_hdr)
+        _ip_field(c, "iip_", blk.u16(il3 + 10), i_hdr)
 
     # The inner transport span: the one sum over whole packets (only where the layout
     # holds, since a wrong length could run past the record).
@@ -304,24 +312,24 @@ def _one_layout(
     span[where] = ones_sums(buffer, o[where] + il4, seg[where], threads=2)
     i_pseudo = _fold(i_addr + proto + seg)
     i_expected = _csum(span - i_stored + i_pseudo)
-    i_expected = np.where(~tcp & (i_expected == 0), 0xFFFF, i_expected)
+    i_expected[~tcp & (i_expected == 0)] = 0xFFFF
     i_good = (span + i_pseudo) % _MOD == 0
-    i_seed = i_stored == i_pseudo
-    i_tso = tcp & (i_stored == _fold(i_pseudo + (0xFFFF ^ seg)))
     c["in_value"], c["in_expected"], c["in_pseudo"], c["in_sport"] = (
         i_stored,
         i_expected,
         i_pseudo,
         isport,
     )
-    c["in_label"] = np.select([i_zero, i_good, i_seed | i_tso], [nocs, good, seed], corrupt)
-    c["in_detail"] = np.select(
-        [i_zero, i_good, i_seed, i_tso],
-        [_D["no-checksum"], _D[""], _D["seed"], _D["tso"]],
-        _D["corrupt"],
-    )
     c["in_layer"] = np.where(tcp, _TCP, _UDP)
-    pending = ~i_zero & ~i_good & i_seed
+    in_label = c["in_label"] = np.where(i_zero, _NOCS, np.where(i_good, _GOOD, _CORRUPT))
+    in_detail = c["in_detail"] = np.where(i_zero, _D["no-checksum"], np.where(i_good, 0, _BAD))
+    bad = np.flatnonzero(in_label == _CORRUPT)
+    i_seed = i_stored[bad] == i_pseudo[bad]
+    i_tso = tcp[bad] & (i_stored[bad] == _fold(i_pseudo[bad] + (0xFFFF ^ seg[bad])))
+    in_label[bad] = np.where(i_seed | i_tso, _SEED, _CORRUPT)
+    in_detail[bad] = np.select([i_seed, i_tso], [_D["seed"], _D["tso"]], _BAD)
+    pending = np.zeros(len(o), dtype=bool)
+    pending[bad[i_seed]] = True
 
     # The outer UDP span: the inner span plus the headers between.
     mid = blk.m64(l4) + blk.m64(l4 + 8) + blk.m64(l4 + 16) + blk.m32(l4 + 24) + blk.u16(l4 + 28)
@@ -330,47 +338,74 @@ def _one_layout(
     o_pseudo = _fold(o_addr + 17 + (cap - l4))
     o_sum = span + mid + i_hdr
     o_expected = _csum(o_sum - o_stored + o_pseudo)
-    o_expected = np.where(o_expected == 0, 0xFFFF, o_expected)
-    o_good = (o_sum + o_pseudo) % _MOD == 0
+    o_expected[o_expected == 0] = 0xFFFF
     o_zero = o_stored == 0
-    o_seed = o_stored == o_pseudo
-    # The value once a pending inner field is filled (RFC 1624; the inner field is at an
-    # even offset of the outer span), and the source port the field would be right for.
-    delta = _fold((0xFFFF ^ i_stored) + i_expected)
-    due = np.where(pending, 0xFFFF ^ _fold((0xFFFF ^ o_expected) + delta), o_expected)
-    due = np.where(due == 0, 0xFFFF, due)
-    old = _fold(due + (0xFFFF ^ o_stored) + sport)
-    old = np.where(old == 0xFFFF, 0, old)
-    low, high = EPHEMERAL_PORTS
-    conditions = [
-        o_zero,
-        o_good,
-        o_seed,
-        pending & (o_stored == due),
-        o_stored == 0xFFFF,
-        (old >= low) & (old <= high) & (old != sport),
-    ]
-    labels = [Label.NO_CHECKSUM, Label.GOOD, Label.OFFLOAD_SEED, Label.LCO_PENDING]
-    labels += [Label.NAT_ZERO_MANGLED, Label.NAT_STALE]
-    c["out_label"] = np.select(conditions, [_L[x] for x in labels], corrupt)
-    c["out_detail"] = np.select(
-        conditions,
-        [_D[k] for k in ("no-checksum", "", "seed", "lco", "zero-mangled", "stale")],
-        _D["corrupt"],
-    )
+    o_good = (o_sum + o_pseudo) % _MOD == 0
     c["out_value"], c["out_expected"], c["out_pseudo"], c["out_sport"] = (
         o_stored,
         o_expected,
         o_pseudo,
         sport,
     )
-    c["out_old"] = np.where(c["out_label"] == _L[Label.NAT_STALE], old, -1)
-    note = pending & ~o_zero & ~o_good & ~o_seed
-    c["out_note_layer"] = np.where(note, c["in_layer"], -1)
+    out_label = c["out_label"] = np.where(o_zero, _NOCS, np.where(o_good, _GOOD, _CORRUPT))
+    out_detail = c["out_detail"] = np.where(o_zero, _D["no-checksum"], np.where(o_good, 0, _BAD))
+    c["out_old"] = np.full(len(o), -1, dtype=np.int64)
+    c["out_note_layer"] = np.full(len(o), -1, dtype=np.int64)
     c["out_note_stored"], c["out_note_expected"] = i_stored, i_expected
-    c["ip_at_0"], c["ip_at_1"] = o + l3, o + il3
-    c["proto"] = proto
+    bad = np.flatnonzero(out_label == _CORRUPT)
+    label, detail, old, note = _explain_outer(
+        o_stored[bad],
+        o_expected[bad],
+        o_pseudo[bad],
+        sport[bad],
+        pending[bad],
+        i_stored[bad],
+        i_expected[bad],
+    )
+    out_label[bad], out_detail[bad], c["out_old"][bad] = label, detail, old
+    c["out_note_layer"][bad] = np.where(note, c["in_layer"][bad], -1)
     return _Fields(fits, c)
+
+
+def _ip_field(c: dict[str, I64], prefix: str, stored: I64, total: I64) -> None:
+    """Value, expected value, label and detail codes of IPv4 header checksums."""
+    ok = total % _MOD == 0
+    c[prefix + "value"], c[prefix + "expected"] = stored, _csum(total - stored)
+    wrong = np.where(stored == 0, _SEED, _CORRUPT)
+    c[prefix + "label"] = np.where(ok, _GOOD, wrong)
+    c[prefix + "detail"] = np.where(ok, 0, np.where(stored == 0, _D["ip-zero"], _BAD))
+
+
+def _explain_outer(
+    stored: I64,
+    expected: I64,
+    pseudo: I64,
+    sport: I64,
+    pending: B,
+    i_stored: I64,
+    i_expected: I64,
+) -> tuple[I64, I64, I64, B]:
+    """Label, detail, pre-NAT port (-1) and whether to mention the pending inner field,
+    for wrong, non-zero outer UDP fields (:func:`vxsum.classify._explain_bad`)."""
+    # The value once a pending inner field is filled (RFC 1624; the inner field is at an
+    # even offset of the outer span), and the source port the field would be right for.
+    delta = _fold((0xFFFF ^ i_stored) + i_expected)
+    due = np.where(pending, 0xFFFF ^ _fold((0xFFFF ^ expected) + delta), expected)
+    due[due == 0] = 0xFFFF
+    old = _fold(due + (0xFFFF ^ stored) + sport)
+    old[old == 0xFFFF] = 0
+    low, high = EPHEMERAL_PORTS
+    seed = stored == pseudo
+    conditions = [
+        seed,
+        pending & (stored == due),
+        stored == 0xFFFF,
+        (old >= low) & (old <= high) & (old != sport),
+    ]
+    labels = [Label.OFFLOAD_SEED, Label.LCO_PENDING, Label.NAT_ZERO_MANGLED, Label.NAT_STALE]
+    label = np.select(conditions, [_L[x] for x in labels], _CORRUPT)
+    detail = np.select(conditions, [_D[k] for k in ("seed", "lco", "zero-mangled", "stale")], _BAD)
+    return label, detail, np.where(label == _L[Label.NAT_STALE], old, -1), pending & ~seed
 
 
 def _rows(buffer: U8) -> U8:

@@ -9,12 +9,21 @@ interfaces of the current section.
 
 pcap (the libpcap format, draft-ietf-opsawg-pcap): a 24-byte file header, then records
 of a 16-byte header (seconds, micro- or nanoseconds, captured length, original length)
-and the captured bytes. Finding the records is an inherently sequential walk over the
-length fields; it is the one per-record Python loop, kept to one ``unpack_from`` and
-one ``append``. The headers are then gathered and checked with numpy. A record length
-cannot be checked in that loop, so a lying one leads the walk into garbage until the
-vectorised check finds the first bad length and cuts the records there; there is no
-way to find the next record after a bad length (the format has no sync marker).
+and the captured bytes. Finding the records is a sequential walk over the length fields
+(each record says where the next one starts), which :func:`pcap_record_starts` does in
+numpy without a per-record Python loop. It starts *chains*: the first at the known
+record start, then one at the first plausible-looking record header after every 32 KiB
+of the block, and advances them all together, one record per numpy step, each until it
+reaches the next chain's start. The walk is deterministic, so where the walk from the
+known start lands exactly on a chain's start, it goes on exactly as that chain did;
+where it steps over a chain's start instead (that chain began at a false header, or a
+lying length took the walk elsewhere), the plain loop follows it from there until it
+lands on a later chain's start. The walk found is thus the plain loop's for any bytes
+at all; how plausible headers are chosen only decides the speed. The headers are then
+gathered and checked with numpy. A record length cannot be checked during the walk, so
+a lying one leads the walk into garbage until the vectorised check finds the first bad
+length and cuts the records there; there is no way to find the next record after a bad
+length (the format has no sync marker).
 
 pcapng (draft-ietf-opsawg-pcapng): blocks that carry their own length twice. Section
 Header, Interface Description, Enhanced, Simple and the obsolete Packet Block are read,
@@ -24,8 +33,11 @@ packet block can be skipped and reading goes on; a bad block length cannot.
 
 from __future__ import annotations
 
+import bisect
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,10 +52,12 @@ __all__ = [
     "PcapngWalker",
     "Walked",
     "open_walker",
+    "pcap_record_starts",
 ]
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
+_Unpack = Callable[[memoryview, int], tuple[Any, ...]]
 
 MAX_CAPLEN = 262144
 """Largest captured length accepted (libpcap's MAXIMUM_SNAPLEN, 256 KiB)."""
@@ -108,9 +122,222 @@ class Walked:
 
 
 def _strided_headers(block: U8, starts: I64) -> npt.NDArray[np.uint8]:
-    """The 16 bytes at each of ``starts`` as a (k, 16) array (one fancy-indexing gather)."""
-    rows = np.lib.stride_tricks.as_strided(block, shape=(len(block) - 15, 16), strides=(1, 1))
-    return np.ascontiguousarray(rows[starts])
+    """The 16 bytes at each of ``starts`` as a (k, 16) array (one fancy-indexing gather).
+
+    The gather is over a view with a 16-byte item at every byte position, which numpy
+    copies as one item per record (a (n, 16) byte view would copy byte by byte).
+    """
+    block = np.ascontiguousarray(block)
+    items = np.ndarray((len(block) - 15,), dtype="V16", buffer=block, strides=(1,))
+    rows: npt.NDArray[np.uint8] = items[starts].view(np.uint8).reshape(-1, 16)
+    return rows
+
+
+_SPACING = 1 << 15
+"""Bytes between the starts of the walk's chains (see :func:`pcap_record_starts`)."""
+_WINDOW = 2048
+"""Bytes after each chain start searched for a plausible record header."""
+_MIN_LANES = 32
+"""Below this many chains still walking, a Python loop is quicker than a numpy step."""
+_SYNC_ROUNDS = 8
+"""Candidates tried at most in each window, in order."""
+
+
+class _U32At:
+    """Gathers the u32 at any byte positions of a block (in the file's byte order).
+
+    The block is viewed as a 4-byte item at every byte position; numpy gathers those as
+    plain 4-byte copies, several times faster than from an unaligned ``u4`` view.
+    """
+
+    def __init__(self, block: U8, order: str) -> None:
+        self._items = np.ndarray((len(block) - 3,), dtype="V4", buffer=block, strides=(1,))
+        self._u32 = np.dtype(order + "u4")
+
+    def __getitem__(self, at: I64) -> npt.NDArray[np.uint32]:
+        """The u32 at each of ``at`` (each position at most ``len(block) - 4``)."""
+        values: npt.NDArray[np.uint32] = self._items[at].view(self._u32)
+        return values
+
+
+def _loop(view: memoryview, pos: int, stop: int, caplen_at: _Unpack, out: list[int]) -> int:
+    """The plain sequential walk from ``pos`` while ``pos < stop``; returns where it ends."""
+    append = out.append
+    while pos < stop:
+        append(pos)
+        pos += 16 + caplen_at(view, pos + 8)[0]
+    return pos
+
+
+def pcap_record_starts(
+    block: U8,
+    start: int,
+    order: str,
+    *,
+    max_caplen: int = MAX_CAPLEN,
+    nanosecond: bool = False,
+    spacing: int = _SPACING,
+    window: int = _WINDOW,
+    min_lanes: int = _MIN_LANES,
+) -> tuple[I64, int]:
+    """The pcap record walk over ``block`` from ``start``: the positions, and where it ends.
+
+    Exactly the positions, and the final ``pos``, of this loop, for any bytes at all::
+
+        pos = start
+        while pos <= len(block) - 16:
+            positions.append(pos)
+            pos += 16 + u32(block, pos + 8)  # in the file's byte order
+
+    but walked in numpy (see the module docstring). ``max_caplen`` and ``nanosecond``
+    (and ``spacing``, ``window`` and ``min_lanes``) only tune how chains are started and
+    run; they cannot change the result.
+    """
+    if not 0 < window <= spacing or min_lanes < 1:
+        raise ValueError("need 0 < window <= spacing and min_lanes >= 1")
+    block = np.ascontiguousarray(block)
+    n = len(block)
+    limit = n - 16
+    caplen_at = _LAYOUTS[order].u32.unpack_from
+    view = memoryview(block)  # type: ignore[arg-type]  # ndarray's stubs lack __buffer__
+    if start > limit:
+        return np.zeros(0, dtype=np.int64), start
+    firsts = _chain_starts(block, start, order, max_caplen, nanosecond, spacing, window)
+    if len(firsts) < min_lanes:  # too few chains to win anything: the plain loop
+        found: list[int] = []
+        stop = _loop(view, start, limit + 1, caplen_at, found)
+        return np.array(found, dtype=np.int64), stop
+    u32 = _U32At(block, order)
+    ends = np.append(firsts[1:], limit + 1)  # chain j walks while pos < ends[j]
+    count = len(firsts)
+    exits = np.empty(count, dtype=np.int64)  # each chain's first position >= its end
+    # The chains in lockstep, as positions + 8 (where the length field is); chains that
+    # reach their end drop out, and the last few finish in Python.
+    parts: list[I64] = []
+    lanes: list[I64] = []
+    chain = np.arange(count)
+    at, stop_at = firsts + 8, ends + 8
+    while len(at) >= min_lanes:
+        parts.append(at)
+        lanes.append(chain)
+        at = at + 16 + u32[at]
+        live = at < stop_at
+        if not live.all():
+            dead = ~live
+            exits[chain[dead]] = at[dead] - 8
+            at, chain, stop_at = at[live], chain[live], stop_at[live]
+    # Every position found, with its chain and its step along that chain.
+    pos_parts = [np.concatenate(parts) - 8]
+    lane_parts = [np.concatenate(lanes)]
+    step_parts = [np.repeat(np.arange(len(parts)), [len(p) for p in parts])]
+    for j, p, e in zip(chain.tolist(), (at - 8).tolist(), (stop_at - 8).tolist(), strict=True):
+        rest: list[int] = []
+        exits[j] = _loop(view, p, e, caplen_at, rest)
+        pos_parts.append(np.array(rest, dtype=np.int64))
+        lane_parts.append(np.full(len(rest), j, dtype=np.int64))
+        step_parts.append(np.arange(len(parts), len(parts) + len(rest)))
+    pos, lane, step = (np.concatenate(x) for x in (pos_parts, lane_parts, step_parts))
+    # Chain j's positions are in [firsts[j], ends[j]), increasing: in chain order they are
+    # the walk's order. Each goes to its chain's offset plus its step.
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(lane, minlength=count), out=offsets[1:])
+    walked = np.empty(len(pos), dtype=np.int64)
+    walked[offsets[lane] + step] = pos
+    if (exits[:-1] == firsts[1:]).all():  # every chain leads to the next: one walk
+        return walked, int(exits[-1])
+    return _stitch(view, walked, offsets, firsts, exits, limit, caplen_at)
+
+
+def _stitch(
+    view: memoryview,
+    walked: I64,
+    offsets: I64,
+    firsts: I64,
+    exits: I64,
+    limit: int,
+    caplen_at: _Unpack,
+) -> tuple[I64, int]:
+    """The true walk from chain 0, through the chains it is shown to reach, and by the
+    plain loop wherever a chain's exit is not the next chain's start."""
+    pieces: list[I64] = []
+    last = len(firsts) - 1
+    starts = firsts.tolist()
+    j = 0
+    while True:
+        pieces.append(walked[offsets[j] : offsets[j + 1]])
+        pos = int(exits[j])  # the true walk is here, at or after chain j + 1's start
+        while True:
+            if j == last:
+                return np.concatenate(pieces), pos
+            m = bisect.bisect_right(starts, pos) - 1  # the chain whose stretch pos is in
+            if starts[m] == pos:
+                j = m
+                break
+            found: list[int] = []
+            pos = _loop(view, pos, starts[m + 1] if m < last else limit + 1, caplen_at, found)
+            pieces.append(np.array(found, dtype=np.int64))
+            j = m
+
+
+def _chain_starts(
+    block: U8, start: int, order: str, max_caplen: int, nanosecond: bool, spacing: int, window: int
+) -> I64:
+    """``start``, then a plausible record start near every ``spacing`` bytes after it.
+
+    Each is the first position in ``window`` bytes after a grid point whose 16 bytes look
+    like a record header of this file and whose next header does too: seconds with the
+    same high byte as those of the record at ``start``, sub-second part in range,
+    captured length not 0 and at most the original and ``max_caplen``. Only the first
+    few candidates of each window are tried. Only speed depends on any of this.
+    """
+    n = len(block)
+    limit = n - 16
+    grid = np.arange(start + spacing, n - window - 14, spacing, dtype=np.int64)
+    if not len(grid):
+        return np.array([start], dtype=np.int64)
+    high = 3 if order == "<" else 0  # where the high byte of the seconds is
+    top = block[start + high]
+
+    def windows(offset: int) -> U8:  # byte ``offset`` of every position in the windows
+        return np.lib.stride_tricks.as_strided(
+            block[grid[0] + offset :], shape=(len(grid), window), strides=(spacing, 1)
+        )
+
+    # Candidates by a cheap test over the windows: the seconds' high byte, and a captured
+    # length below 2**24 (its high byte is 0). In window order, then position order.
+    hits = np.flatnonzero((windows(high) == top) & (windows(8 + high) == 0))
+    u32 = _U32At(block, order)
+    frac_limit = 1_000_000_000 if nanosecond else 1_000_000
+
+    def plausible(head: I64) -> npt.NDArray[np.bool_]:
+        caplen, wirelen = u32[head + 8], u32[head + 12]
+        ok: npt.NDArray[np.bool_] = (
+            (block[head + high] == top)
+            & (u32[head + 4] < frac_limit)
+            & (caplen <= wirelen)
+            & (caplen <= max_caplen)
+            & (caplen > 0)  # else runs of zero bytes would pass
+        )
+        return ok
+
+    # Try each window's first candidate, then the next one for the windows whose
+    # candidate failed, and so on, a few rounds (a window of look-alikes costs no more).
+    first = np.searchsorted(hits // window, np.arange(len(grid) + 1))  # each window's hits
+    rows = np.flatnonzero(first[:-1] < first[1:])
+    k = first[rows]
+    chosen = np.full(len(grid), -1, dtype=np.int64)
+    for _ in range(_SYNC_ROUNDS):
+        at = grid[rows] + hits[k] % window
+        after = at + 16 + u32[at + 8]
+        inside = after <= limit
+        ok = plausible(at) & (~inside | plausible(np.where(inside, after, at)))
+        chosen[rows[ok]] = at[ok]
+        k, rows = k[~ok] + 1, rows[~ok]
+        more = k < first[rows + 1]
+        k, rows = k[more], rows[more]
+        if not len(rows):
+            break
+    return np.concatenate(([start], chosen[chosen >= 0]))
 
 
 class PcapWalker:
@@ -142,16 +369,13 @@ class PcapWalker:
         """Find the complete records in ``block[start:]``; ``base`` is ``block[0]``'s offset."""
         view = memoryview(block)  # type: ignore[arg-type]  # ndarray's stubs lack __buffer__
         end = len(block)
-        starts: list[int] = []
-        append, caplen_at = starts.append, self._caplen
-        pos, limit = start, end - 16
-        while pos <= limit:  # the sequential walk: one unpack and one append per record
-            append(pos)
-            pos += 16 + caplen_at(view, pos + 8)[0]
-        if pos > end and starts:  # the last record found runs past the block
-            pos = starts.pop()
-        at = np.array(starts, dtype=np.int64)
-        if starts:
+        caplen_at = self._caplen
+        at, pos = pcap_record_starts(
+            block, start, self.order, max_caplen=self.max_caplen, nanosecond=self.nanosecond
+        )
+        if pos > end and len(at):  # the last record found runs past the block
+            pos, at = int(at[-1]), at[:-1]
+        if len(at):
             hdr = _strided_headers(block, at).view(self._u32).astype(np.int64)
         else:
             hdr = np.zeros((0, 4), dtype=np.int64)
@@ -159,20 +383,20 @@ class PcapWalker:
         hard = caplen > self.max_caplen
         soft = (caplen > (self.snaplen or self.max_caplen)) | (caplen > wirelen)
         bad = np.flatnonzero(hard if self.keep_going else hard | soft)
-        cut = int(bad[0]) if len(bad) else len(starts)
-        fatal = cut < len(starts)
+        cut = int(bad[0]) if len(bad) else len(at)
+        fatal = cut < len(at)
         # Soft problems before the cut exist only when keeping going: reported, kept.
         problems = [
-            self._problem(i, base + starts[i], int(caplen[i]), int(wirelen[i]))
+            self._problem(i, base + int(at[i]), int(caplen[i]), int(wirelen[i]))
             for i in np.flatnonzero(soft[:cut]).tolist()
         ]
         if fatal:
             problems.append(
-                self._problem(cut, base + starts[cut], int(caplen[cut]), int(wirelen[cut]))
+                self._problem(cut, base + int(at[cut]), int(caplen[cut]), int(wirelen[cut]))
             )
         need = 0
         if fatal:
-            pos = starts[cut]
+            pos = int(at[cut])
         elif pos < end:  # an unfinished record: is its length sane, and is more coming?
             if pos + 16 <= end:
                 pending = caplen_at(view, pos + 8)[0]

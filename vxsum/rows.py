@@ -16,7 +16,6 @@ import ipaddress
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -272,7 +271,7 @@ class Spool:
     """Rows of one capture, in frame order, parked in a temporary file until written."""
 
     def __init__(self, chunk_rows: int = 1 << 16) -> None:
-        self._file: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
         self.rows = 0
         self.chunk_rows = chunk_rows
 
@@ -282,12 +281,15 @@ class Spool:
             self.rows += len(rows)
 
     def __iter__(self) -> Iterator[npt.NDArray[np.void]]:
-        """The rows back, in chunks of at most ``chunk_rows``."""
+        """The rows back, in chunks of at most ``chunk_rows`` (each a new, writable array)."""
         self._file.seek(0)
         left = self.rows
         while left:
             n = min(left, self.chunk_rows)
-            yield np.frombuffer(self._file.read(n * ROW.itemsize), dtype=ROW)
+            chunk = np.empty(n, dtype=ROW)
+            if self._file.readinto(chunk.view(np.uint8).data) != chunk.nbytes:
+                raise OSError("the row spool ended early")
+            yield chunk
             left -= n
 
     def close(self) -> None:

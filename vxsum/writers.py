@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import csv
 import json
+import queue
+import threading
 from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from . import evidence
+from .classify import Label
 from .fastpath import LABELS, LAYERS
 from .rows import COLUMNS, harmless
 
@@ -26,6 +30,7 @@ __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", 
 
 FORMATS = ("text", "jsonl", "csv", "parquet")
 _LABEL_NAMES = [str(label) for label in LABELS]
+_PLAIN = np.array([label in (Label.GOOD, Label.NO_CHECKSUM) for label in LABELS])
 
 
 class RowWriter(Protocol):
@@ -54,11 +59,18 @@ def _columns(
 
 
 class JsonlWriter:
-    """One JSON object per line, as ``json.dumps`` writes it, made with string formatting."""
+    """One JSON object per line, exactly as ``json.dumps`` writes it.
 
-    def __init__(self, out: IO[str]) -> None:
+    Rows whose text follows from their codes (``good`` and ``no-checksum`` fields, most
+    of an ``--all-fields`` listing) are grouped by their fixed parts, and each group is
+    formatted with one ``%`` template; the others one by one. Writes bytes (the text is
+    ASCII-safe JSON) to ``out``, a binary stream.
+    """
+
+    def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self._strings: dict[str, str] = {}
+        self._writer = _Background(out)
 
     def _json(self, text: str) -> str:
         found = self._strings.get(text)
@@ -70,21 +82,80 @@ class JsonlWriter:
 
     def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
         head = '{"file": ' + json.dumps(path) + ', "frame": '
-        js = self._json
-        tails = ("}\n", ', "quoted": true}\n')
-        lines = []
-        cols = _columns(rows, details)
-        for frame, depth, layer, value, exp, verdict, ok, detail, quoted in zip(*cols, strict=True):
-            lines.append(
+        lines = np.empty(len(rows), dtype=object)
+        plain = _PLAIN[rows["label"]] & (rows["text"] < 0) & ~rows["quoted"]
+        plain &= rows["expected"] >= 0
+        if plain.any():
+            key = (rows["layer"].astype(np.int64) * 256 + rows["depth"]) * 256 + rows["label"]
+            for k in np.unique(key[plain]).tolist():
+                at = np.flatnonzero(plain & (key == k))
+                layer, depth, label = LAYERS[k >> 16], (k >> 8) & 0xFF, LABELS[k & 0xFF]
+                detail = self._json(evidence.NO_CHECKSUM if label == Label.NO_CHECKSUM else "")
+                template = (
+                    f'{head}%d, "depth": {depth}, "layer": "{layer}", "value": %d, '
+                    f'"expected": %d, "verdict": "{label}", "harmless": true, '
+                    f'"detail": {detail}}}\n'
+                )
+                values = zip(
+                    rows["frame"][at].tolist(),
+                    rows["value"][at].tolist(),
+                    rows["expected"][at].tolist(),
+                    strict=True,
+                )
+                lines[at] = list(map(template.__mod__, values))
+        other = np.flatnonzero(~plain)
+        if len(other):
+            js = self._json
+            tails = ("}\n", ', "quoted": true}\n')
+            cols = _columns(rows[other], [details[i] for i in other.tolist()])
+            lines[other] = [
                 f'{head}{frame}, "depth": {depth}, "layer": "{layer}", "value": {value}, '
                 f'"expected": {"null" if exp is None else exp}, "verdict": "{verdict}", '
                 f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}'
                 f"{tails[quoted]}"
-            )
-        self.out.write("".join(lines))
+                for frame, depth, layer, value, exp, verdict, ok, detail, quoted in zip(
+                    *cols, strict=True
+                )
+            ]
+        self._writer.write("".join(lines.tolist()).encode())
 
     def close(self) -> None:
+        self._writer.close()
         self.out.flush()
+
+
+class _Background:
+    """Writes blocks of bytes in a thread, so that formatting the next rows overlaps the
+    write (which releases the GIL); errors are raised by the next call."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.out.write(block)
+                except BaseException as err:  # raised in the caller's thread
+                    self.error = err
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def write(self, block: bytes) -> None:
+        self._check()
+        self.queue.put(block)
+
+    def close(self) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        self._check()
 
 
 class CsvWriter:
@@ -171,9 +242,11 @@ class ParquetWriter:
 
 
 def open_writer(fmt: str, out: IO[str] | None, target: str | None) -> RowWriter | None:
-    """The writer for ``fmt`` (None for text, which shows the summary only)."""
+    """The writer for ``fmt`` (None for text, which shows the summary only); jsonl
+    writes to ``out``'s binary buffer."""
     if fmt == "jsonl" and out is not None:
-        return JsonlWriter(out)
+        out.flush()
+        return JsonlWriter(out.buffer)  # type: ignore[attr-defined]
     if fmt == "csv" and out is not None:
         return CsvWriter(out)
     if fmt == "parquet":
