@@ -382,3 +382,17 @@ def test_malformed_option_is_not_a_cut() -> None:
     assert (f.error.layer, f.error.reason) == ("geneve", "option runs past the options length")
     assert not any(isinstance(x, Truncated) for x in f.layers)
     assert statuses(f) == [("ipv4", 0, "good"), ("udp", 0, "good")]
+
+
+def test_recorded_errors_hold_no_frames() -> None:
+    """A parse error kept in Frame.error has no traceback, nor has its cause: their
+    frames kept whole capture batches alive in `vxsum analyze` until the GC ran."""
+    from vxsum.build import EthernetSpec, IPv4Spec, UDPSpec, build
+
+    data = build([EthernetSpec(), IPv4Spec(), UDPSpec(src_port=1, dst_port=6081), b"\x01\x00"])
+    frame = vxsum.parse(data + bytes(8))
+    err: BaseException | None = frame.error
+    assert err is not None
+    while err is not None:
+        assert err.__traceback__ is None
+        err = err.__cause__ or err.__context__

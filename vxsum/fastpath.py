@@ -221,18 +221,31 @@ def _ip_ok(blk: _Block, at: int, v6: bool, left: I64, protos: list[int]) -> B:
 def _layout(blk: _Block) -> tuple[I64, B]:
     """Per record, its offset set (outer tag, outer IPv6, inner tag, inner IPv6 as bits
     0-3), and whether the two EtherTypes are IP at all."""
-    otag = blk.u16(12) == 0x8100
-    et = np.where(otag, blk.u16(16), blk.u16(12))
+
+    def ethertype(at: int) -> tuple[I64, B]:
+        """The EtherType at ``at`` or past one 802.1Q tag there, and whether tagged."""
+        t = blk.u16(at)
+        tagged = t == 0x8100
+        if tagged.any():
+            t = np.where(tagged, blk.u16(at + 4), t)
+        return t, tagged
+
+    et, otag = ethertype(12)
     ov6 = et == 0x86DD
     ok = (et == 0x0800) | ov6
     l4 = 14 + 4 * otag + np.where(ov6, 40, 20)
-    inner_type = np.zeros(len(l4), dtype=np.int64)
-    tagged = np.zeros(len(l4), dtype=bool)
-    for pos in (34, 38, 54, 58):  # the four places the inner EtherType can be
-        here = l4 == pos
-        t = blk.u16(pos + 28)
-        tagged |= here & (t == 0x8100)
-        inner_type = np.where(here, np.where(t == 0x8100, blk.u16(pos + 32), t), inner_type)
+    # The inner EtherType is 28 bytes into the UDP header: at 62, 66, 82 or 86.
+    places = (np.flatnonzero(np.bincount(l4 - 34, minlength=25)) + 34).tolist()
+    if len(places) == 1:  # the usual case: one outer layout for the whole batch
+        inner_type, tagged = ethertype(places[0] + 28)
+    else:
+        inner_type = np.zeros(len(l4), dtype=np.int64)
+        tagged = np.zeros(len(l4), dtype=bool)
+        for pos in places:
+            here = l4 == pos
+            t, tag = ethertype(pos + 28)
+            inner_type = np.where(here, t, inner_type)
+            tagged |= here & tag
     iv6 = inner_type == 0x86DD
     ok &= (inner_type == 0x0800) | iv6
     code = otag.astype(np.int64) | ov6 << 1 | tagged << 2 | iv6 << 3
@@ -447,7 +460,7 @@ def classify_batch(
     vxlan = np.array(sorted(config.vxlan_ports), dtype=np.int64)
     tunnel_ports = _tunnel_ports(config)
     present = np.zeros((2, m0), dtype=bool)  # outer, inner IPv4 header present
-    for c in np.unique(code[ok]).tolist():
+    for c in np.flatnonzero(np.bincount(code[ok], minlength=16)).tolist():
         sel = np.flatnonzero(ok & (code == c))
         whole = len(sel) == m0  # the usual case: one layout for the whole batch
         part = blk if whole else _Block(blk.h[sel])

@@ -14,7 +14,6 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +66,8 @@ def analyze_parallel(
     args: argparse.Namespace, writer: RowWriter | None, progress: object = None
 ) -> list[FileReport]:
     """Analyse ``args.files`` with ``args.jobs`` processes; write rows in file order."""
+    from concurrent.futures import ProcessPoolExecutor  # only here: it imports logging
+
     reports = []
     with tempfile.TemporaryDirectory(prefix="vxsum-") as tmp:
         spools = [os.path.join(tmp, f"{k}.rows") for k in range(len(args.files))]
