@@ -54,6 +54,7 @@ bench: $(VENV)/.installed-test
 	  --benchmark-only --benchmark-columns=min,median,mean,rounds --benchmark-sort=name \
 	  --benchmark-json=benchmarks/last-run.json -q
 	$(BIN)/python benchmarks/report.py benchmarks/last-run.json
+	cd benchmarks && ../$(BIN)/python plot.py last-run.json analyze ../docs/analyze-benchmark.svg
 
 # A longer fuzz run of the frame parser (hypothesis, many examples): see fuzz/fuzz_parse.py.
 fuzz: $(VENV)/.installed-test

@@ -187,3 +187,21 @@ def test_before_nat_capture_confirms(tmp_path: Path) -> None:
     assert len(rows) == 6 and {r["verdict"] for r in rows} == {"nat-stale"}
     assert all(r["detail"].startswith("confirmed by the capture before NAT") for r in rows)
     assert main([*cmd, "--before-nat", str(tmp_path / "missing.pcap")]) == 2
+
+
+def test_progress_bar_and_tables_on_a_terminal(mixed: Path) -> None:
+    """On a terminal: a rich progress bar that reaches the file's size, and tables."""
+    from rich.console import Console
+
+    from vxsum.cli import _Progress, _write_summary
+
+    screen = io.StringIO()
+    progress = _Progress.start([str(mixed)], Console(file=screen, force_terminal=True))
+    report = analyze_file(mixed, progress=progress.callback(str(mixed)))
+    task = progress.bar.tasks[0]
+    progress.stop()
+    assert task.total == mixed.stat().st_size and 0 < task.completed <= task.total
+    out = io.StringIO()
+    _write_summary(Summary.of([report]), out, rich=True)
+    text = out.getvalue()
+    assert "checksum fields" in text and "nat-zero-mangled" in text and "│" in text

@@ -184,10 +184,12 @@ def _batch_rows(
             _count(report, slow[quiet(slow["label"])])
             slow = slow[~quiet(slow["label"])]
         parts.append(slow)
-    rows = np.concatenate(parts)
-    if len(parts) > 1:
-        rows = rows[np.argsort(rows["frame"], kind="stable")]
-    return rows
+    if len(parts) == 1:
+        return parts[0]
+    # The batch path's rows are in frame order, and so are the others: merge them
+    # (a record is in one or the other, never both).
+    fast_rows, slow = parts[0], np.concatenate(parts[1:])
+    return np.insert(fast_rows, np.searchsorted(fast_rows["frame"], slow["frame"]), slow)
 
 
 def _finish(

@@ -37,7 +37,6 @@ raises: nothing can be read from that file.
 from __future__ import annotations
 
 import gzip
-import mmap
 import os
 import zlib
 from collections.abc import Iterator
@@ -190,7 +189,7 @@ class CaptureReader:
             self._base = 0  # file offset of the next block's first byte
             self._eof = False
             self._stream_error: CaptureError | None = None
-            head = _block(max(block_size, 64))
+            head = np.empty(max(block_size, 64), dtype=np.uint8)
             n = self._fill(head, 0)
             if self._stream_error is not None and n < 24:
                 raise self._stream_error
@@ -271,7 +270,7 @@ class CaptureReader:
                 return
             tail = len(block) - walked.stop
             size = tail + max(self.block_size, walked.need - tail)
-            new = _block(size)
+            new = np.empty(size, dtype=np.uint8)
             new[:tail] = block[walked.stop :]
             self._base += walked.stop
             block = new[: tail + self._fill(new, tail)]
@@ -304,17 +303,6 @@ class CaptureReader:
                 break
             got += n
         return got
-
-
-def _block(size: int) -> npt.NDArray[np.uint8]:
-    """A buffer for one block of the file, in its own anonymous memory map.
-
-    Blocks are large and short-lived: from malloc, freeing one raises glibc's dynamic
-    mmap threshold, later blocks then come from the heap, and its fragments made a
-    process reading a 1 GB capture grow past 400 MB. A map of its own is returned to
-    the system as soon as the last array using it goes.
-    """
-    return np.frombuffer(mmap.mmap(-1, max(size, 1)), dtype=np.uint8)[:size]
 
 
 def _peek(raw: BinaryIO, n: int) -> bytes:

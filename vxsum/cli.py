@@ -30,6 +30,7 @@ from .jobs import analyze_one
 from .writers import FORMATS, RowWriter, open_writer
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
     from .layers import Layer
@@ -62,7 +63,7 @@ class _Progress:
         self.done: dict[str, int] = {}
 
     @classmethod
-    def start(cls, files: list[str]) -> _Progress:
+    def start(cls, files: list[str], console: Console | None = None) -> _Progress:
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
         bar = Progress(
@@ -71,6 +72,7 @@ class _Progress:
             DownloadColumn(),
             TimeRemainingColumn(),
             transient=True,
+            console=console,
         )
         bar.start()
         return cls(bar, {f: os.path.getsize(f) for f in files})

@@ -16,6 +16,7 @@ import csv
 import json
 import queue
 import threading
+from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
 import numpy as np
@@ -82,46 +83,105 @@ class JsonlWriter:
 
     def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
         head = '{"file": ' + json.dumps(path) + ', "frame": '
-        lines = np.empty(len(rows), dtype=object)
         plain = _PLAIN[rows["label"]] & (rows["text"] < 0) & ~rows["quoted"]
         plain &= rows["expected"] >= 0
-        if plain.any():
-            key = (rows["layer"].astype(np.int64) * 256 + rows["depth"]) * 256 + rows["label"]
-            for k in np.unique(key[plain]).tolist():
-                at = np.flatnonzero(plain & (key == k))
-                layer, depth, label = LAYERS[k >> 16], (k >> 8) & 0xFF, LABELS[k & 0xFF]
-                detail = self._json(evidence.NO_CHECKSUM if label == Label.NO_CHECKSUM else "")
-                template = (
-                    f'{head}%d, "depth": {depth}, "layer": "{layer}", "value": %d, '
-                    f'"expected": %d, "verdict": "{label}", "harmless": true, '
-                    f'"detail": {detail}}}\n'
-                )
-                values = zip(
-                    rows["frame"][at].tolist(),
-                    rows["value"][at].tolist(),
-                    rows["expected"][at].tolist(),
-                    strict=True,
-                )
-                lines[at] = list(map(template.__mod__, values))
         other = np.flatnonzero(~plain)
-        if len(other):
-            js = self._json
-            tails = ("}\n", ', "quoted": true}\n')
-            cols = _columns(rows[other], [details[i] for i in other.tolist()])
-            lines[other] = [
-                f'{head}{frame}, "depth": {depth}, "layer": "{layer}", "value": {value}, '
-                f'"expected": {"null" if exp is None else exp}, "verdict": "{verdict}", '
-                f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}'
-                f"{tails[quoted]}"
-                for frame, depth, layer, value, exp, verdict, ok, detail, quoted in zip(
-                    *cols, strict=True
+        if len(other) == len(rows):
+            self._writer.write(self._one_by_one(head, rows, details, other).encode())
+            return
+        # Good and no-checksum rows: one template per (layer, depth, label), numbers
+        # written by numpy (_format_numbers); the rest in between, one by one.
+        sel = np.flatnonzero(plain)
+        key = (rows["layer"].astype(np.int64) * 256 + rows["depth"]) * 256 + rows["label"]
+        kinds = np.unique(key[sel])
+        templates = []
+        for k in kinds.tolist():
+            layer, depth, label = LAYERS[k >> 16], (k >> 8) & 0xFF, LABELS[k & 0xFF]
+            detail = self._json(evidence.NO_CHECKSUM if label == Label.NO_CHECKSUM else "")
+            templates.append(
+                (
+                    head.encode(),
+                    f', "depth": {depth}, "layer": "{layer}", "value": '.encode(),
+                    b', "expected": ',
+                    f', "verdict": "{label}", "harmless": true, "detail": {detail}}}\n'.encode(),
                 )
-            ]
-        self._writer.write("".join(lines.tolist()).encode())
+            )
+        numbers = [rows[name][sel].astype(np.int64) for name in ("frame", "value", "expected")]
+        blob, lengths = _format_numbers(templates, np.searchsorted(kinds, key[sel]), numbers)
+        if not len(other):
+            self._writer.write(blob)
+            return
+        texts = self._one_by_one(head, rows, details, other, joined=False)
+        ends = np.concatenate([[0], np.cumsum(lengths)])
+        cuts = ends[np.searchsorted(sel, other)].tolist()  # plain bytes before each other row
+        pieces, last = [], 0
+        for cut, text in zip(cuts, texts, strict=True):
+            pieces += [blob[last:cut], text.encode()]
+            last = cut
+        pieces.append(blob[last:])
+        self._writer.write(b"".join(pieces))
+
+    def _one_by_one(
+        self,
+        head: str,
+        rows: npt.NDArray[np.void],
+        details: list[str],
+        which: npt.NDArray[np.intp],
+        joined: bool = True,
+    ) -> Any:
+        js = self._json
+        tails = ("}\n", ', "quoted": true}\n')
+        cols = _columns(rows[which], [details[i] for i in which.tolist()])
+        lines = [
+            f'{head}{frame}, "depth": {depth}, "layer": "{layer}", "value": {value}, '
+            f'"expected": {"null" if exp is None else exp}, "verdict": "{verdict}", '
+            f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}'
+            f"{tails[quoted]}"
+            for frame, depth, layer, value, exp, verdict, ok, detail, quoted in zip(
+                *cols, strict=True
+            )
+        ]
+        return "".join(lines) if joined else lines
 
     def close(self) -> None:
         self._writer.close()
         self.out.flush()
+
+
+def _format_numbers(
+    templates: Sequence[tuple[bytes, ...]],
+    kind: npt.NDArray[np.intp],
+    numbers: list[npt.NDArray[np.int64]],
+) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Lines ``t[0] n0 t[1] n1 ... t[k]`` (t = ``templates[kind[i]]``, n the decimal
+    ``numbers[j][i] >= 0``), formatted with numpy; returns them joined, and their lengths.
+
+    Each line is laid out in a fixed-width row of a byte matrix, digits right-aligned in
+    their fields and every unused byte 0; dropping the zero bytes (JSON text has none)
+    leaves the lines, in order.
+    """
+    n = len(kind)
+    widths = [max(1, len(str(int(x.max())))) if len(x) else 1 for x in numbers]
+    part = [max(len(t[j]) for t in templates) for j in range(len(numbers) + 1)]
+    starts = np.cumsum([0] + [p + w for p, w in zip(part, [*widths, 0], strict=True)])
+    table = np.zeros((len(templates), int(starts[-1])), dtype=np.uint8)  # the fixed bytes
+    for g, template in enumerate(templates):
+        for j, text in enumerate(template):
+            table[g, starts[j] : starts[j] + len(text)] = np.frombuffer(text, dtype=np.uint8)
+    matrix = table[kind]
+    lengths = np.array([sum(map(len, t)) for t in templates], dtype=np.int64)[kind]
+    for j, x in enumerate(numbers):
+        x = x.astype(np.uint32 if int(x.max(initial=0)) < 1 << 32 else np.uint64)
+        ten = x.dtype.type(10)
+        last = int(starts[j]) + part[j] + widths[j] - 1
+        for k in range(widths[j]):  # digits from the right; 0 before the first
+            q = x // ten
+            digit = (x - q * ten).astype(np.uint8) + np.uint8(48)
+            shown = np.ones(n, dtype=bool) if k == 0 else x > 0
+            matrix[:, last - k] = digit * shown
+            lengths += shown
+            x = q
+    return matrix[matrix != 0].tobytes(), lengths
 
 
 class _Background:
