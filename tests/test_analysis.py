@@ -205,3 +205,24 @@ def test_progress_bar_and_tables_on_a_terminal(mixed: Path) -> None:
     _write_summary(Summary.of([report]), out, rich=True)
     text = out.getvalue()
     assert "checksum fields" in text and "nat-zero-mangled" in text and "│" in text
+
+
+def test_right_checksums_in_the_flow_leave_stale_unconfirmed(tmp_path: Path) -> None:
+    """Six stale outer checksums of one flow agree on the pre-NAT port; one packet of the
+    same flow with a right checksum leaves them "not confirmed", in both paths."""
+    packets = run(Cluster.flannel("6.18", "1.18.5", txrehash=False), "tcp").packets
+    frames = [(p.time, p.wire) for p in packets if p.outer_nat]
+    assert len(frames) == 6
+    fixed = bytearray(frames[0][1])
+    due = next(v.expected for v in vxsum.classify(bytes(fixed)) if v.layer == "udp")
+    assert due is not None
+    fixed[40:42] = due.to_bytes(2, "big")  # the outer UDP checksum, made right
+    for name, extra in (("alone", []), ("with-right", [(99.0, bytes(fixed))])):
+        path = tmp_path / f"{name}.pcap"
+        write_pcap(path, frames + extra)
+        _, got = _rows(path, all_fields=False)
+        want = [row for _, row in _reference(path) if row["verdict"] == "nat-stale"]
+        assert [r["detail"] for r in got] == [r["detail"] for r in want]
+        assert len(got) == 6 and {r["verdict"] for r in got} == {"nat-stale"}
+        first = "confirmed by 6 packets" if name == "alone" else "not confirmed: 1 other packet"
+        assert all(r["detail"].startswith(first) for r in got)

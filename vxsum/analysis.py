@@ -44,6 +44,7 @@ from .rows import (
     FlowTable,
     Spool,
     detail_text,
+    flow_hash,
     flow_key,
     flow_name,
     harmless,
@@ -65,6 +66,7 @@ their evidence texts). Labels in the rows are final."""
 
 _CHECKED = {LABELS.index(x) for x in (Label.NAT_STALE, Label.NAT_ZERO_MANGLED, Label.CORRUPT)}
 _STALE = LABELS.index(Label.NAT_STALE)
+_GOOD = LABELS.index(Label.GOOD)
 _NO_CHECKSUM = DETAILS.index("no-checksum")
 _CORRUPT = LABELS.index(Label.CORRUPT)
 
@@ -124,7 +126,8 @@ def _slow_rows(
     verdicts = with_context(frame, classify(frame), conntrack, before)
     keys: list[bytes | None] = []
     for v in verdicts:
-        ip, l4 = (None, None) if v.harmless else headers_at(frame, v.depth)
+        right = v.layer == "udp" and v.verdict == Label.GOOD and v.value != 0
+        ip, l4 = headers_at(frame, v.depth) if right or not v.harmless else (None, None)
         if ip is None:
             keys.append(None)
         elif l4 is None:
@@ -132,6 +135,8 @@ def _slow_rows(
         else:
             proto = 6 if isinstance(l4, TCP) else 17
             keys.append(flow_key(ip.src, ip.dst, l4.src_port, l4.dst_port, proto))
+        if right and keys[-1] is not None:
+            flows.note_right(np.array([flow_hash(keys[-1])], dtype=np.uint64))
     return rows_from_verdicts(number, verdicts, keys, flows, texts)
 
 
@@ -155,6 +160,8 @@ def _batch_rows(
         if checked.any():
             fast = fast.without(fast.record[checked])
     fits = fast.fits
+    outer = fast.slots[1]
+    flows.note_right(fast.outer_hash[(outer.label == _GOOD) & (outer.value != 0)].view(np.uint64))
     present = np.stack([s.present for s in fast.slots], axis=1)
     if all_fields:
         listed = present

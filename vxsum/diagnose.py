@@ -5,7 +5,9 @@ uses flow state: a ``nat-stale`` field implies the source port the outer packet 
 before NAT rewrote it, and for a VXLAN flow that port comes from the inner flow's hash,
 so every packet of one outer flow must imply the *same* port. Two or more packets that
 agree make the explanation "confirmed"; packets that disagree are not stale after all
-and become ``corrupt``. A single packet stays "consistent with".
+and become ``corrupt``. NAT rewrites every packet of a flow alike, so right non-zero
+checksums in the same outer flow leave it "not confirmed". A single packet stays
+"consistent with".
 
 :class:`Diagnosis` then names the mechanisms seen, what each points to (kernel before or
 after the NAT fix, kube-proxy before or after PR 92035, the VXLAN outer checksum on or
@@ -84,10 +86,10 @@ _FINDINGS: dict[Label, tuple[str, tuple[str, ...]]] = {
 
 
 _UNCONFIRMED = (
-    "Unconfirmed: each of these rests on one packet (no two packets of an outer flow "
-    "agree, and no conntrack table or capture before NAT was given), and about 43% of "
-    "random corruptions of an outer checksum also point to a port in the ephemeral range. "
-    "If confirmed: "
+    "Unconfirmed: no outer flow has two of these agreeing on the port before NAT without "
+    "right checksums in the same flow, and no conntrack table or capture before NAT was "
+    "given; about 43% of random corruptions of an outer checksum also point to a port in "
+    "the ephemeral range. If confirmed: "
 )
 
 
@@ -296,8 +298,13 @@ def classify_stream(
         verdicts = with_context(frame, classify(frame), conntrack, before)
         kept.append((frame, verdicts))
     ports: dict[FlowKey, Counter[int]] = defaultdict(Counter)
+    right: Counter[FlowKey] = Counter()  # right, non-zero UDP checksums by flow
     for frame, verdicts in kept:
         for v in verdicts:
+            if v.layer == "udp" and v.verdict == Label.GOOD and v.value != 0:
+                found = _outer_flow(frame, v)
+                if found is not None:
+                    right[found] += 1
             key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
             if key is not None and v.pre_nat_port is not None:
                 ports[key][v.pre_nat_port] += 1
@@ -317,6 +324,8 @@ def classify_stream(
                     others = sorted(p for p in seen if p != port)
                     detail = evidence.stale_contradicted(port, others)
                     v = replace(v, verdict=Label.CORRUPT, harmless=False, detail=detail)
+                elif right[key]:
+                    v = replace(v, detail=evidence.stale_unconfirmed(right[key], v.detail))
                 elif agree > 1:
                     detail = evidence.stale_confirmed(agree, port, v.detail)
                     v = replace(v, detail=detail)

@@ -18,6 +18,7 @@ __all__ = [
     "offload_seed",
     "stale_confirmed",
     "stale_contradicted",
+    "stale_unconfirmed",
     "tso_seed",
 ]
 
@@ -80,6 +81,16 @@ def stale_confirmed(agree: int, old_port: int, detail: str) -> str:
     return (
         f"confirmed by {agree} packets of its outer flow, which all imply pre-NAT port "
         f"{old_port}; {detail}"
+    )
+
+
+def stale_unconfirmed(right: int, detail: str) -> str:
+    """``detail`` prefixed with what speaks against it: right checksums in the same flow."""
+    packets = "packet" if right == 1 else "packets"
+    return (
+        f"not confirmed: {right} other {packets} of its outer flow carry a right checksum, "
+        "which a source-port rewrite of the whole flow would have left stale as well "
+        f"(unless they had no pending inner checksum); {detail}"
     )
 
 

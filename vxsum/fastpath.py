@@ -45,7 +45,7 @@ from .classify import Label
 from .config import ParseConfig
 from .signatures import EPHEMERAL_PORTS
 
-__all__ = ["DETAILS", "LABELS", "LAYERS", "FastBatch", "Slot", "classify_batch"]
+__all__ = ["DETAILS", "FLOW_POWERS", "LABELS", "LAYERS", "FastBatch", "Slot", "classify_batch"]
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -65,6 +65,9 @@ _MOD = 0xFFFF
 _GOOD, _NOCS = _L[Label.GOOD], _L[Label.NO_CHECKSUM]
 _SEED, _CORRUPT = _L[Label.OFFLOAD_SEED], _L[Label.CORRUPT]
 _BAD = _D["corrupt"]
+FLOW_POWERS = np.cumprod(np.full(19, 0x9E3779B97F4A7C15, dtype=np.uint64))
+"""Multipliers of the 19 words of a flow key in :func:`vxsum.rows.flow_hash` (mod 2**64)."""
+_UDP_WORD = np.uint64(17 * int(FLOW_POWERS[18]) % (1 << 64))
 _BLOCK = 152  # bytes of each record copied: the deepest header read ends before this
 _MIN = 92  # the shortest record with the layout (all IPv4, no tags, inner UDP)
 
@@ -114,6 +117,8 @@ class FastBatch:
     v6: tuple[B, B]
     proto: I64
     """The inner transport protocol (6 or 17)."""
+    outer_hash: I64
+    """:func:`vxsum.rows.flow_hash` of the outer flow (uint64 bits as int64)."""
     buffer: U8
 
     def flow_keys(self, slot: int, which: I64) -> list[bytes]:
@@ -154,6 +159,7 @@ class FastBatch:
             (self.ip_at[0][keep], self.ip_at[1][keep]),
             (self.v6[0][keep], self.v6[1][keep]),
             self.proto[keep],
+            self.outer_hash[keep],
             self.buffer,
         )
 
@@ -310,6 +316,7 @@ def _one_layout(
         udp_ok &= ~i_zero  # a zero over IPv6: its verdict depends on the config
     fits &= np.where(tcp, tcp_ok, udp_ok)
     c: dict[str, I64] = {"proto": proto, "ip_at_0": o + l3, "ip_at_1": o + il3}
+    c["outer_hash"] = _outer_hash(blk, l3, ov6, sport, dport)
 
     o_hdr, o_addr = blk.ip_sums(l3, ov6)
     i_hdr, i_addr = blk.ip_sums(il3, iv6)
@@ -378,6 +385,20 @@ def _one_layout(
     out_label[bad], out_detail[bad], c["out_old"][bad] = label, detail, old
     c["out_note_layer"][bad] = np.where(note, c["in_layer"][bad], -1)
     return _Fields(fits, c)
+
+
+def _outer_hash(blk: _Block, l3: int, v6: bool, sport: I64, dport: I64) -> I64:
+    """:func:`vxsum.rows.flow_hash` of each record's outer flow, from the header columns
+    (the key's zero words add nothing). Returned as int64 bits."""
+    at = [(l3 + 8 + 2 * k, k) for k in range(16)] if v6 else []
+    if not v6:  # the source address is key words 0-1, the destination 8-9
+        at = [(l3 + 12, 0), (l3 + 14, 1), (l3 + 16, 8), (l3 + 18, 9)]
+    h = np.zeros(len(sport), dtype=np.uint64)
+    columns = [(blk.u16(pos), k) for pos, k in at] + [(sport, 16), (dport, 17)]
+    for words, k in columns:
+        h += words.astype(np.uint64) * FLOW_POWERS[k]
+    h += _UDP_WORD  # the protocol, 17
+    return h.view(np.int64)
 
 
 def _ip_field(c: dict[str, I64], prefix: str, stored: I64, total: I64) -> None:
@@ -550,5 +571,6 @@ def classify_batch(
         (col("ip_at_0"), col("ip_at_1")),
         (~present[0, keep], ~present[1, keep]),
         col("proto"),
+        col("outer_hash"),
         buffer,
     )

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from . import evidence
 from .classify import HARMLESS, Label, Verdict
-from .fastpath import DETAILS, LABELS, LAYERS, FastBatch
+from .fastpath import DETAILS, FLOW_POWERS, LABELS, LAYERS, FastBatch
 
 __all__ = [
     "COLUMNS",
@@ -30,6 +30,8 @@ __all__ = [
     "FlowTable",
     "Spool",
     "detail_text",
+    "flow_hash",
+    "flow_hashes",
     "flow_key",
     "rows_from_fast",
     "rows_from_verdicts",
@@ -96,6 +98,19 @@ def flow_key(src: bytes, dst: bytes, sport: int, dport: int, proto: int) -> byte
     )
 
 
+def flow_hash(key: bytes) -> int:
+    """A 64-bit hash of a flow key (its 19 big-endian words times fixed odd powers, mod
+    2**64), the same that :func:`flow_hashes` computes for many keys at once."""
+    words = np.frombuffer(key, dtype=">u2").astype(np.uint64)
+    return int((words * FLOW_POWERS).sum(dtype=np.uint64))
+
+
+def flow_hashes(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """:func:`flow_hash` of each row of a (keys, 19) array of key words."""
+    out: npt.NDArray[np.uint64] = (words * FLOW_POWERS).sum(axis=1, dtype=np.uint64)
+    return out
+
+
 def flow_name(key: bytes) -> str:
     """'src:port > dst:port udp' for a flow key (IPv4 when the address tails are zero)."""
     v4 = not any(key[4:16]) and not any(key[20:32])
@@ -115,13 +130,35 @@ class FlowTable:
     A ``nat-stale`` field implies the source port the outer packet had before NAT; for a
     VXLAN flow that port comes from the inner flow's hash, so every packet of one outer
     flow must imply the *same* port. Two or more that agree confirm it; packets that
-    disagree are not stale after all (:func:`refine`).
+    disagree are not stale after all (:func:`refine`). NAT rewrites every packet of a
+    flow alike, so right (non-zero) checksums in the same outer flow speak against it:
+    those are counted by :func:`flow_hash` of their flow (:meth:`note_right`).
     """
 
     def __init__(self) -> None:
         self.ids: dict[bytes, int] = {}
         self.keys: list[bytes] = []
         self.ports: dict[int, Counter[int]] = {}
+        self._right: list[npt.NDArray[np.uint64]] = []
+        self._right_counts: dict[int, int] | None = None
+
+    def note_right(self, hashes: npt.NDArray[np.uint64]) -> None:
+        """Count right, non-zero outer UDP checksums, by the hash of their flow."""
+        if len(hashes):
+            self._right.append(np.asarray(hashes, dtype=np.uint64))
+            if len(self._right) > 64:  # keep the list short: fold it into one array
+                self._right = [np.concatenate(self._right)]
+            self._right_counts = None
+
+    def right(self, flow: int) -> int:
+        """How many right, non-zero checksums the flow's packets carry."""
+        if self._right_counts is None:
+            want = {flow_hash(self.keys[f]) for f in self.ports}
+            every = np.concatenate(self._right) if self._right else np.zeros(0, np.uint64)
+            hit = every[np.isin(every, np.array(sorted(want), dtype=np.uint64))]
+            values, counts = np.unique(hit, return_counts=True)
+            self._right_counts = dict(zip(values.tolist(), counts.tolist(), strict=True))
+        return self._right_counts.get(flow_hash(self.keys[flow]), 0)
 
     def id(self, key: bytes) -> int:
         found = self.ids.get(key)
@@ -141,15 +178,12 @@ class FlowTable:
         seen = self.ports.get(flow, Counter())
         if len(seen) > 1:
             return False, evidence.stale_contradicted(port, sorted(p for p in seen if p != port))
+        right = self.right(flow)
+        if right:
+            return True, evidence.stale_unconfirmed(right, detail)
         if seen[port] > 1:
             return True, evidence.stale_confirmed(seen[port], port, detail)
         return True, detail
-
-    def confirmed(self) -> int:
-        """``nat-stale`` fields that another packet of their flow agrees with."""
-        return sum(
-            c for seen in self.ports.values() if len(seen) == 1 for c in seen.values() if c > 1
-        )
 
 
 def pending(rows: npt.NDArray[np.void]) -> npt.NDArray[np.bool_]:
