@@ -139,25 +139,35 @@ class FlowTable:
         self.ids: dict[bytes, int] = {}
         self.keys: list[bytes] = []
         self.ports: dict[int, Counter[int]] = {}
-        self._right: list[npt.NDArray[np.uint64]] = []
+        # Right checksums by flow hash, as (hashes, counts) pairs, folded now and then
+        # into one pair: memory grows with the flows, not with the packets.
+        self._right: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
         self._right_counts: dict[int, int] | None = None
 
     def note_right(self, hashes: npt.NDArray[np.uint64]) -> None:
         """Count right, non-zero outer UDP checksums, by the hash of their flow."""
         if len(hashes):
-            self._right.append(np.asarray(hashes, dtype=np.uint64))
-            if len(self._right) > 64:  # keep the list short: fold it into one array
-                self._right = [np.concatenate(self._right)]
+            values, counts = np.unique(np.asarray(hashes, dtype=np.uint64), return_counts=True)
+            self._right.append((values, counts.astype(np.int64)))
+            if len(self._right) > 64:
+                self._right = [self._folded()]
             self._right_counts = None
+
+    def _folded(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        if not self._right:
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        values = np.concatenate([v for v, _ in self._right])
+        counts = np.concatenate([c for _, c in self._right])
+        unique, where = np.unique(values, return_inverse=True)
+        return unique, np.bincount(where, weights=counts, minlength=len(unique)).astype(np.int64)
 
     def right(self, flow: int) -> int:
         """How many right, non-zero checksums the flow's packets carry."""
         if self._right_counts is None:
-            want = {flow_hash(self.keys[f]) for f in self.ports}
-            every = np.concatenate(self._right) if self._right else np.zeros(0, np.uint64)
-            hit = every[np.isin(every, np.array(sorted(want), dtype=np.uint64))]
-            values, counts = np.unique(hit, return_counts=True)
-            self._right_counts = dict(zip(values.tolist(), counts.tolist(), strict=True))
+            values, counts = self._folded()
+            want = np.array(sorted({flow_hash(self.keys[f]) for f in self.ports}), np.uint64)
+            hit = np.isin(values, want)
+            self._right_counts = dict(zip(values[hit].tolist(), counts[hit].tolist(), strict=True))
         return self._right_counts.get(flow_hash(self.keys[flow]), 0)
 
     def id(self, key: bytes) -> int:
