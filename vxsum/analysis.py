@@ -33,13 +33,12 @@ import numpy.typing as npt
 
 from . import evidence
 from .capture import CaptureBatch, CaptureReader
-from .classify import Label, classify
 from .config import DEFAULT_CONFIG, ParseConfig
 from .conntrack import Conntrack
-from .diagnose import Diagnosis, diagnose, headers_at, with_context
 from .errors import VxsumError
 from .fastpath import DETAILS, LABELS, LAYERS, classify_batch
-from .parse import Frame, parse
+from .findings import Diagnosis, diagnose
+from .labels import Label
 from .rows import (
     FlowTable,
     Spool,
@@ -53,9 +52,9 @@ from .rows import (
     rows_from_fast,
     rows_from_verdicts,
 )
-from .transport import TCP
 
 if TYPE_CHECKING:
+    from .parse import Frame
     from .prenat import PreNatCapture
 
 __all__ = ["FileReport", "RowSink", "Summary", "analyze_file"]
@@ -123,6 +122,10 @@ def _slow_rows(
     flows: FlowTable,
     texts: list[str],
 ) -> npt.NDArray[np.void]:
+    from .classify import classify  # the per-frame path: imported when first needed
+    from .diagnose import headers_at, with_context
+    from .transport import TCP
+
     verdicts = with_context(frame, classify(frame), conntrack, before)
     keys: list[bytes | None] = []
     for v in verdicts:
@@ -172,7 +175,10 @@ def _batch_rows(
             if hidden.any():
                 _count_codes(report, s.layer[hidden], s.depth, s.label[hidden])
     parts = [rows_from_fast(fast, batch.numbers, listed, flows)]
-    for k in np.flatnonzero(~fits).tolist():
+    slow_records = np.flatnonzero(~fits).tolist()
+    if slow_records:
+        from .parse import parse  # the per-frame path: imported when first needed
+    for k in slow_records:
         o, n = int(batch.offsets[k]), int(batch.caplens[k])
         number = int(batch.numbers[k])
         try:

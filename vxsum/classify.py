@@ -25,39 +25,19 @@ How a wrong field is explained, in this order (kernel-model.md, :mod:`vxsum.sign
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from . import evidence
 from .checksum import ones_add, update_span
 from .config import ParseConfig
 from .fields import ChecksumField, Status
+from .labels import HARMLESS, Label
 from .parse import Frame, parse
 from .signatures import EPHEMERAL_PORTS, port_before_rewrite
 
-__all__ = ["Label", "Verdict", "classify"]
+__all__ = ["HARMLESS", "Label", "Verdict", "classify"]
 
 _TUNNEL_LAYERS = ("tcp", "udp", "udplite")
 _PSEUDO_HEADER_LAYERS = ("tcp", "udp", "udplite", "icmpv6")  # only these have a seed
-
-
-class Label(StrEnum):
-    """The classifier's stable labels; finer detail goes into :attr:`Verdict.detail`."""
-
-    GOOD = "good"
-    NO_CHECKSUM = "no-checksum"
-    ILLEGAL_ZERO = "illegal-zero"
-    OFFLOAD_SEED = "offload-seed"
-    LCO_PENDING = "lco-pending"
-    NAT_ZERO_MANGLED = "nat-zero-mangled"
-    NAT_STALE = "nat-stale"
-    NEGATIVE_ZERO = "negative-zero"
-    UNVERIFIABLE = "unverifiable"
-    CORRUPT = "corrupt"
-
-
-HARMLESS = frozenset(
-    {Label.GOOD, Label.NO_CHECKSUM, Label.OFFLOAD_SEED, Label.LCO_PENDING, Label.UNVERIFIABLE}
-)
 
 
 @dataclass(frozen=True, slots=True)

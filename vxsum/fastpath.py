@@ -41,8 +41,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .batch import ones_sums
-from .classify import Label
 from .config import ParseConfig
+from .labels import Label
 from .signatures import EPHEMERAL_PORTS
 
 __all__ = ["DETAILS", "FLOW_POWERS", "LABELS", "LAYERS", "FastBatch", "Slot", "classify_batch"]

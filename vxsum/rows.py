@@ -16,13 +16,17 @@ import ipaddress
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from . import evidence
-from .classify import HARMLESS, Label, Verdict
 from .fastpath import DETAILS, FLOW_POWERS, LABELS, LAYERS, FastBatch
+from .labels import HARMLESS, Label
+
+if TYPE_CHECKING:
+    from .classify import Verdict
 
 __all__ = [
     "COLUMNS",

@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import evidence
-from .classify import Label
 from .fastpath import LABELS, LAYERS
+from .labels import Label
 from .rows import COLUMNS, harmless
 
 __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
