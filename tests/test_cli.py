@@ -146,3 +146,36 @@ def test_fast_path_counts_equal_the_parser_s(
         return text[text.index("checksum fields") : text.index("harmful")]
 
     assert summary() == summary("--all-fields")
+
+
+def test_explain_lines_read_like_tcpdump(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(broken), "--frame", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("IPv4 @14: 198.18.0.1 > 198.18.0.2: UDP (17), length 90")
+    assert lines[2] == "UDP @34: 50697 > 8472, length 70, cksum 0xffff"
+    assert lines[3] == "  Vxlan @42: flags [I] (0x08), vni 1"
+    assert lines[6].startswith("  TCP @84: 56364 > 53: Flags [S], seq 1, ack 0")
+
+
+def test_every_corpus_layer_can_be_described() -> None:
+    from corpus import shared_dir
+
+    from vxsum.describe import describe
+
+    pcaps = shared_dir() / "corpus" / "pcaps"
+    if not pcaps.is_dir():
+        pytest.skip(f"the shared corpus is not at {pcaps}")
+    kinds = set()
+    for path in sorted(p for p in pcaps.rglob("*") if p.is_file()):
+        with vxsum.CaptureReader(path, keep_going=True, max_caplen=1 << 18) as reader:
+            records = list(reader)
+        for record in records:
+            try:
+                frame = vxsum.parse(bytes(record.data), record.linktype)
+            except vxsum.ParseError:
+                continue
+            for layer in frame.layers:
+                line = describe(layer)
+                assert line.startswith(f"{type(layer).__name__} @{layer.offset}")
+                kinds.add(type(layer).__name__)
+    assert {"Ethernet", "IPv4", "IPv6", "UDP", "TCP", "Vxlan"} <= kinds

@@ -15,8 +15,6 @@ error; csv carries the same columns. By default only fields worth a look are lis
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import ipaddress
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -33,7 +31,6 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from .layers import Layer
 
 __all__ = ["main"]
 
@@ -252,23 +249,6 @@ def _run(
         raise UsageError(str(err)) from err
 
 
-def _describe(layer: Layer) -> str:
-    skip = {"offset", "length", "depth"}
-    parts = []
-    for f in dataclasses.fields(layer):
-        if f.name in skip:
-            continue
-        value = getattr(layer, f.name)
-        if isinstance(value, bytes) and len(value) in (4, 16) and f.name in ("src", "dst"):
-            value = ipaddress.ip_address(value)
-        elif isinstance(value, bytes):
-            value = value.hex() if len(value) <= 8 else f"{len(value)} bytes"
-        elif isinstance(value, int) and "checksum" in f.name:
-            value = f"0x{value:04x}"
-        parts.append(f"{f.name}={value}")
-    return f"{type(layer).__name__} @{layer.offset}: " + " ".join(parts[:8])
-
-
 def _cmd_explain(args: argparse.Namespace) -> int:
     from .capture import CaptureReader
     from .diagnose import classify_stream
@@ -293,8 +273,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         frame = parse(data, linktype)
     except VxsumError as err:
         raise UsageError(str(err)) from err
+    from .describe import describe
+
     for layer in frame.layers:
-        print("  " * layer.depth + _describe(layer))
+        print("  " * layer.depth + describe(layer))
     (verdicts,), _ = classify_stream([frame])
     for v in verdicts:
         due = "-" if v.expected is None else f"0x{v.expected:04x}"
