@@ -29,6 +29,27 @@ pcapng (draft-ietf-opsawg-pcapng): blocks that carry their own length twice. Sec
 Header, Interface Description, Enhanced, Simple and the obsolete Packet Block are read,
 every other block is skipped. Since each block says where the next one starts, a bad
 packet block can be skipped and reading goes on; a bad block length cannot.
+
+:class:`PcapngWalker` reads blocks one by one in a Python loop, which keeps every rule
+and every report (sections, byte orders, interfaces and their options, bad blocks) in one
+place. But where that loop meets an Enhanced or Simple Packet Block with enough bytes
+after it, it hands over to a *run* in numpy: the block starts from there are a chain
+through the length field at +4, exactly as pcap records chain through their captured
+length, and :func:`pcapng_block_starts` walks it with the same chains and stitching
+(stepping from a length under 12, always bad, by 2**32 so the walk moves on). A run then
+gathers the first 28 bytes of every block found and checks, in numpy, what the loop would
+check of each: a packet block type, a sane and complete length repeated at the block's
+end, an interface of this section, captured length within the block, ``max_caplen``, the
+original length and the snap length, and a timestamp whose conversion to nanoseconds
+needs no clamping (then int64 arithmetic gives it exactly; an interface whose scale does
+not allow that gets none). The run takes the blocks before the first that fails any of
+this, with exactly the records the loop would have made, none of which changes anything
+but the record count, and the loop goes on at that block, with everything as if it had
+read the taken blocks itself: so the results are the loop's, for any bytes, and every
+block that is not a plain good packet block (and the file's problems) is read by the
+loop. A run walks a bounded stretch first (64 KiB, then four times more each step), so
+that files where other blocks come often do not pay for walking far past them, and
+where runs keep taking too few blocks the loop works alone for a while.
 """
 
 from __future__ import annotations
@@ -53,9 +74,11 @@ __all__ = [
     "Walked",
     "open_walker",
     "pcap_record_starts",
+    "pcapng_block_starts",
 ]
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 U8 = npt.NDArray[np.uint8]
 _Unpack = Callable[[memoryview, int], tuple[Any, ...]]
 
@@ -121,16 +144,21 @@ class Walked:
     fatal: bool
 
 
-def _strided_headers(block: U8, starts: I64) -> npt.NDArray[np.uint8]:
-    """The 16 bytes at each of ``starts`` as a (k, 16) array (one fancy-indexing gather).
+def _strided_rows(block: U8, starts: I64, width: int) -> U8:
+    """The ``width`` bytes at each of ``starts`` as a (k, width) array (one fancy-indexing gather).
 
-    The gather is over a view with a 16-byte item at every byte position, which numpy
-    copies as one item per record (a (n, 16) byte view would copy byte by byte).
+    The gather is over a view with a ``width``-byte item at every byte position, which numpy
+    copies as one item per record (a (n, width) byte view would copy byte by byte).
     """
     block = np.ascontiguousarray(block)
-    items = np.ndarray((len(block) - 15,), dtype="V16", buffer=block, strides=(1,))
-    rows: npt.NDArray[np.uint8] = items[starts].view(np.uint8).reshape(-1, 16)
+    items = np.ndarray((len(block) - width + 1,), dtype=f"V{width}", buffer=block, strides=(1,))
+    rows: U8 = items[starts].view(np.uint8).reshape(-1, width)
     return rows
+
+
+def _strided_headers(block: U8, starts: I64) -> U8:
+    """The 16 bytes at each of ``starts`` as a (k, 16) array (see :func:`_strided_rows`)."""
+    return _strided_rows(block, starts, 16)
 
 
 _SPACING = 1 << 15
@@ -160,12 +188,37 @@ class _U32At:
         return values
 
 
-def _loop(view: memoryview, pos: int, stop: int, caplen_at: _Unpack, out: list[int]) -> int:
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """How a walk steps: from ``pos`` to ``pos + header + (u32(pos + field) - bias) % 2**32``.
+
+    That is at least ``header`` bytes on, so every walk moves forward.
+    """
+
+    field: int
+    header: int
+    bias: int
+
+
+_PCAP_CHAIN = _Chain(8, 16, 0)
+"""A pcap record: a 16-byte header, then as many bytes as the captured length at +8."""
+_PCAPNG_CHAIN = _Chain(4, 12, 12)
+"""A pcapng block: as long as its length at +4 (a length under 12 steps 2**32 further)."""
+
+
+def _loop(
+    view: memoryview, pos: int, stop: int, u32_at: _Unpack, chain: _Chain, out: list[int]
+) -> int:
     """The plain sequential walk from ``pos`` while ``pos < stop``; returns where it ends."""
-    append = out.append
+    append, field, header, bias = out.append, chain.field, chain.header, chain.bias
+    if bias:
+        while pos < stop:
+            append(pos)
+            pos += header + ((u32_at(view, pos + field)[0] - bias) & 0xFFFFFFFF)
+        return pos
     while pos < stop:
         append(pos)
-        pos += 16 + caplen_at(view, pos + 8)[0]
+        pos += header + u32_at(view, pos + field)[0]
     return pos
 
 
@@ -196,43 +249,91 @@ def pcap_record_starts(
     if not 0 < window <= spacing or min_lanes < 1:
         raise ValueError("need 0 < window <= spacing and min_lanes >= 1")
     block = np.ascontiguousarray(block)
-    n = len(block)
-    limit = n - 16
-    caplen_at = _LAYOUTS[order].u32.unpack_from
-    view = memoryview(block)  # type: ignore[arg-type]  # ndarray's stubs lack __buffer__
+    limit = len(block) - 16
     if start > limit:
         return np.zeros(0, dtype=np.int64), start
     firsts = _chain_starts(block, start, order, max_caplen, nanosecond, spacing, window)
+    return _walk_chains(block, firsts, limit, order, _PCAP_CHAIN, min_lanes)
+
+
+def pcapng_block_starts(
+    block: U8,
+    start: int,
+    order: str,
+    *,
+    limit: int | None = None,
+    spacing: int = _SPACING,
+    window: int = _WINDOW,
+    min_lanes: int = _MIN_LANES,
+) -> tuple[I64, int]:
+    """The pcapng block walk over ``block`` from ``start``: the positions, and where it ends.
+
+    Exactly the positions, and the final ``pos``, of this loop, for any bytes at all::
+
+        pos = start
+        while pos <= limit:  # len(block) - 12 by default
+            positions.append(pos)
+            length = u32(block, pos + 4)  # in the section's byte order
+            pos += length if length >= 12 else length + 2**32
+
+    (A length under 12 is always bad; the walk steps over the rest of the block instead
+    of standing still.) ``limit`` is at most ``len(block) - 8``. Walked in numpy like
+    :func:`pcap_record_starts`, with chains started at plausible packet blocks (a packet
+    block type, and the length repeated at the block's end); ``spacing`` and ``window``
+    (multiples of 4) and ``min_lanes`` only tune that, not the result.
+    """
+    if not 0 < window <= spacing or spacing % 4 or window % 4 or min_lanes < 1:
+        raise ValueError("need 0 < window <= spacing, both multiples of 4, and min_lanes >= 1")
+    block = np.ascontiguousarray(block)
+    limit = len(block) - 12 if limit is None else limit
+    if limit > len(block) - 8:
+        raise ValueError(f"limit {limit} is past len(block) - 8")
+    if start > limit:
+        return np.zeros(0, dtype=np.int64), start
+    firsts = _block_chain_starts(block, start, limit, order, spacing, window)
+    return _walk_chains(block, firsts, limit, order, _PCAPNG_CHAIN, min_lanes)
+
+
+def _walk_chains(
+    block: U8, firsts: I64, limit: int, order: str, chain: _Chain, min_lanes: int
+) -> tuple[I64, int]:
+    """The walk from ``firsts[0]`` while ``pos <= limit``: the chains from every one of
+    ``firsts`` (increasing, all at most ``limit``) walked in lockstep, then stitched."""
+    view = memoryview(block)  # type: ignore[arg-type]  # ndarray's stubs lack __buffer__
+    u32_at = _LAYOUTS[order].u32.unpack_from
     if len(firsts) < min_lanes:  # too few chains to win anything: the plain loop
         found: list[int] = []
-        stop = _loop(view, start, limit + 1, caplen_at, found)
+        stop = _loop(view, int(firsts[0]), limit + 1, u32_at, chain, found)
         return np.array(found, dtype=np.int64), stop
     u32 = _U32At(block, order)
+    field, header, bias = chain.field, chain.header, np.uint32(chain.bias)
     ends = np.append(firsts[1:], limit + 1)  # chain j walks while pos < ends[j]
     count = len(firsts)
     exits = np.empty(count, dtype=np.int64)  # each chain's first position >= its end
-    # The chains in lockstep, as positions + 8 (where the length field is); chains that
+    # The chains in lockstep, as positions + field (where the length is); chains that
     # reach their end drop out, and the last few finish in Python.
     parts: list[I64] = []
     lanes: list[I64] = []
-    chain = np.arange(count)
-    at, stop_at = firsts + 8, ends + 8
+    lane = np.arange(count)
+    at, stop_at = firsts + field, ends + field
     while len(at) >= min_lanes:
         parts.append(at)
-        lanes.append(chain)
-        at = at + 16 + u32[at]
+        lanes.append(lane)
+        at = at + header + (u32[at] - bias if bias else u32[at])  # u32 arithmetic wraps
         live = at < stop_at
         if not live.all():
             dead = ~live
-            exits[chain[dead]] = at[dead] - 8
-            at, chain, stop_at = at[live], chain[live], stop_at[live]
+            exits[lane[dead]] = at[dead] - field
+            at, lane, stop_at = at[live], lane[live], stop_at[live]
     # Every position found, with its chain and its step along that chain.
-    pos_parts = [np.concatenate(parts) - 8]
+    pos_parts = [np.concatenate(parts) - field]
     lane_parts = [np.concatenate(lanes)]
     step_parts = [np.repeat(np.arange(len(parts)), [len(p) for p in parts])]
-    for j, p, e in zip(chain.tolist(), (at - 8).tolist(), (stop_at - 8).tolist(), strict=True):
+    for j, p, e in zip(
+        lane.tolist(), (at - field).tolist(), (stop_at - field).tolist(), strict=True
+    ):
         rest: list[int] = []
-        exits[j] = _loop(view, p, e, caplen_at, rest)
+        exits[j] = _loop(view, p, e, u32_at, chain, rest)
         pos_parts.append(np.array(rest, dtype=np.int64))
         lane_parts.append(np.full(len(rest), j, dtype=np.int64))
         step_parts.append(np.arange(len(parts), len(parts) + len(rest)))
@@ -245,7 +346,7 @@ def pcap_record_starts(
     walked[offsets[lane] + step] = pos
     if (exits[:-1] == firsts[1:]).all():  # every chain leads to the next: one walk
         return walked, int(exits[-1])
-    return _stitch(view, walked, offsets, firsts, exits, limit, caplen_at)
+    return _stitch(view, walked, offsets, firsts, exits, limit, u32_at, chain)
 
 
 def _stitch(
@@ -255,7 +356,8 @@ def _stitch(
     firsts: I64,
     exits: I64,
     limit: int,
-    caplen_at: _Unpack,
+    u32_at: _Unpack,
+    chain: _Chain,
 ) -> tuple[I64, int]:
     """The true walk from chain 0, through the chains it is shown to reach, and by the
     plain loop wherever a chain's exit is not the next chain's start."""
@@ -274,9 +376,35 @@ def _stitch(
                 j = m
                 break
             found: list[int] = []
-            pos = _loop(view, pos, starts[m + 1] if m < last else limit + 1, caplen_at, found)
+            stop = starts[m + 1] if m < last else limit + 1
+            pos = _loop(view, pos, stop, u32_at, chain, found)
             pieces.append(np.array(found, dtype=np.int64))
             j = m
+
+
+def _first_plausible(
+    count: int, window_of: I64, at: I64, plausible: Callable[[I64], npt.NDArray[np.bool_]]
+) -> I64:
+    """For each of ``count`` windows, its first candidate position that is ``plausible``
+    (-1 if none): candidate ``i`` is at ``at[i]`` in window ``window_of[i]`` (increasing).
+
+    Tries each window's first candidate, then the next one for the windows whose candidate
+    failed, and so on, a few rounds (a window of look-alikes costs no more).
+    """
+    first = np.searchsorted(window_of, np.arange(count + 1))  # each window's candidates
+    rows = np.flatnonzero(first[:-1] < first[1:])
+    k = first[rows]
+    chosen = np.full(count, -1, dtype=np.int64)
+    for _ in range(_SYNC_ROUNDS):
+        head = at[k]
+        ok = plausible(head)
+        chosen[rows[ok]] = head[ok]
+        k, rows = k[~ok] + 1, rows[~ok]
+        more = k < first[rows + 1]
+        k, rows = k[more], rows[more]
+        if not len(rows):
+            break
+    return chosen
 
 
 def _chain_starts(
@@ -320,23 +448,62 @@ def _chain_starts(
         )
         return ok
 
-    # Try each window's first candidate, then the next one for the windows whose
-    # candidate failed, and so on, a few rounds (a window of look-alikes costs no more).
-    first = np.searchsorted(hits // window, np.arange(len(grid) + 1))  # each window's hits
-    rows = np.flatnonzero(first[:-1] < first[1:])
-    k = first[rows]
-    chosen = np.full(len(grid), -1, dtype=np.int64)
-    for _ in range(_SYNC_ROUNDS):
-        at = grid[rows] + hits[k] % window
+    def and_the_next(at: I64) -> npt.NDArray[np.bool_]:
         after = at + 16 + u32[at + 8]
         inside = after <= limit
-        ok = plausible(at) & (~inside | plausible(np.where(inside, after, at)))
-        chosen[rows[ok]] = at[ok]
-        k, rows = k[~ok] + 1, rows[~ok]
-        more = k < first[rows + 1]
-        k, rows = k[more], rows[more]
-        if not len(rows):
-            break
+        ok: npt.NDArray[np.bool_] = plausible(at) & (
+            ~inside | plausible(np.where(inside, after, at))
+        )
+        return ok
+
+    rows = hits // window
+    chosen = _first_plausible(len(grid), rows, grid[rows] + hits % window, and_the_next)
+    return np.concatenate(([start], chosen[chosen >= 0]))
+
+
+def _block_chain_starts(
+    block: U8, start: int, limit: int, order: str, spacing: int, window: int
+) -> I64:
+    """``start``, then a plausible packet block start near every ``spacing`` bytes after it.
+
+    Each is the first position in ``window`` bytes after a grid point, at a multiple of 4
+    bytes from ``start`` (as every block of a section is), that holds an Enhanced or Simple
+    Packet Block type, a sane length repeated at the block's end, and whose next block
+    looks the same. Only the first few candidates of each window are tried. Only speed
+    depends on any of this.
+    """
+    n = len(block)
+    grid = np.arange(start + spacing, limit - window + 5, spacing, dtype=np.int64)
+    if not len(grid):
+        return np.array([start], dtype=np.int64)
+    words = window // 4
+    kinds = np.ndarray(
+        (len(grid), words),
+        dtype=order + "u4",
+        buffer=block,
+        offset=int(grid[0]),
+        strides=(spacing, 4),
+    )  # the u32 at every candidate position, window by window
+    hits = np.flatnonzero((kinds == _EPB) | (kinds == _SPB))
+    u32 = _U32At(block, order)
+
+    def plausible(head: I64) -> npt.NDArray[np.bool_]:
+        kind, length = u32[head], u32[head + 4].astype(np.int64)
+        sane = (length >= 16) & (length % 4 == 0) & (length <= MAX_BLOCK) & (head + length <= n)
+        trailing = u32[np.where(sane, head + length - 4, head + 4)]
+        ok: npt.NDArray[np.bool_] = ((kind == _EPB) | (kind == _SPB)) & sane & (trailing == length)
+        return ok
+
+    def and_the_next(at: I64) -> npt.NDArray[np.bool_]:
+        after = at + u32[at + 4]
+        inside = after <= limit
+        ok: npt.NDArray[np.bool_] = plausible(at) & (
+            ~inside | plausible(np.where(inside, after, at))
+        )
+        return ok
+
+    rows = hits // words
+    chosen = _first_plausible(len(grid), rows, grid[rows] + hits % words * 4, and_the_next)
     return np.concatenate(([start], chosen[chosen >= 0]))
 
 
@@ -462,7 +629,89 @@ class _Interface:
     offset: int
 
 
+_U64_MAX = (1 << 64) - 1
+
+
+def _tick_range(info: _Interface) -> tuple[int, int]:
+    """The ticks ``first..last`` that :func:`_nanoseconds` converts exactly, unclamped.
+
+    ``t * mul // div + offset`` is at least ``offset``: when that fits an int64, the value
+    needs no clamping for ``t <= last``, and int64 arithmetic, which wraps modulo 2**64,
+    gives it exactly, as long as ``div`` fits too and a remainder's ``r * mul`` fits a u64.
+    (1, 0), no ticks at all, for an interface where these do not hold.
+    """
+    mul, div, offset = info.mul, info.div, info.offset
+    if not (-_I64_MAX <= offset <= _I64_MAX and div <= _I64_MAX and (div - 1) * mul <= _U64_MAX):
+        return 1, 0
+    # t * mul // div <= _I64_MAX - offset  <=>  t * mul < (_I64_MAX - offset + 1) * div
+    return 0, min(((_I64_MAX - offset + 1) * div - 1) // mul, _U64_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class _Interfaces:
+    """A section's interfaces as arrays, to check and read packet blocks in numpy."""
+
+    count: int
+    linktype: I64
+    snaplen: I64
+    mul: I64
+    div: U64
+    offset: I64
+    first: U64  # ticks first..last: converted exactly (see _tick_range)
+    last: U64
+    whole: bool  # every div is 1: ticks * mul + offset
+
+    @classmethod
+    def of(cls, interfaces: list[_Interface]) -> _Interfaces:
+        ranges = [_tick_range(i) for i in interfaces]
+        exact = [first == 0 for first, _ in ranges]  # the others' scales need not fit arrays
+
+        def column(values: list[int], dtype: type[np.generic]) -> Any:
+            return np.array([v if ok else 1 for v, ok in zip(values, exact, strict=True)], dtype)
+
+        return cls(
+            count=len(interfaces),
+            linktype=np.array([i.linktype for i in interfaces], dtype=np.int64),
+            snaplen=np.array([i.snaplen for i in interfaces], dtype=np.int64),
+            mul=column([i.mul for i in interfaces], np.int64),
+            div=column([i.div for i in interfaces], np.uint64),
+            offset=column([i.offset for i in interfaces], np.int64),
+            first=np.array([r[0] for r in ranges], dtype=np.uint64),
+            last=np.array([r[1] for r in ranges], dtype=np.uint64),
+            whole=all(i.div == 1 or not ok for i, ok in zip(interfaces, exact, strict=True)),
+        )
+
+
+def _nanoseconds(ticks: U64, at: int | I64, ifs: _Interfaces) -> I64:
+    """``ticks * mul // div + offset`` of interface(s) ``at``: exact for ticks in
+    ``first..last`` (checked by the caller), anything for others."""
+    mul, offset = ifs.mul[at], ifs.offset[at]
+    if ifs.whole:
+        ns: I64 = ticks.view(np.int64) * mul + offset
+        return ns
+    div = ifs.div[at]
+    q, r = np.divmod(ticks, div)
+    ns = q.view(np.int64) * mul + (r * mul.astype(np.uint64) // div).astype(np.int64) + offset
+    return ns
+
+
+@dataclass(frozen=True, slots=True)
+class _NgTuning:
+    """When and how :class:`PcapngWalker` reads packet blocks in numpy: speed, not results."""
+
+    least: int = 32 << 10  # bytes left in the block for a numpy run to be tried
+    # bytes walked by a run's first step (each next step: 4 times more), unless the last
+    # run went to the end of its block: then as many as that run went
+    first: int = 64 << 10
+    worth: int = 64  # blocks a run must take to be worth trying again at once, else ...
+    backoff: int = 64  # ... that many blocks (doubled each time, to 4096) go the slow way
+    spacing: int = _SPACING  # pcapng_block_starts' tuning
+    window: int = _WINDOW
+    min_lanes: int = _MIN_LANES
+
+
 _OK, _SKIP, _STOP = 0, 1, 2  # outcome of one pcapng block
+_Columns = tuple[I64, I64, I64, I64, I64, I64, I64]  # Walked's arrays, in its field order
 
 
 class PcapngWalker:
@@ -477,16 +726,22 @@ class PcapngWalker:
         self.number = 0  # packet blocks seen (delivered or reported)
         self.order = "<"
         self.interfaces: list[_Interface] = []
+        self.tuning = _NgTuning()
         self._layout = _LAYOUTS["<"]
         self._u32 = self._layout.u32.unpack_from
         self._records: list[tuple[int, int, int, int, int, int, int]] = []
+        self._columns: list[_Columns] = []  # records found before those in _records
         self._problems: list[CaptureError] = []
+        self._arrays: _Interfaces | None = None  # self.interfaces as arrays, when needed
+        self._slow = 0  # blocks to read one by one before trying numpy again
+        self._misses = 0  # numpy runs in a row that took too few blocks to pay
+        self._reach = 0  # bytes walked by the next run's first step (0: tuning.first)
 
     def walk(self, block: U8, start: int, base: int, eof: bool) -> Walked:
         """Find the complete blocks in ``block[start:]``; ``base`` is ``block[0]``'s offset."""
         view = memoryview(block)  # type: ignore[arg-type]  # ndarray's stubs lack __buffer__
         end = len(block)
-        self._records, self._problems = [], []
+        self._records, self._columns, self._problems = [], [], []
         add = self._records.append
         head, epb = self._layout.pair32.unpack_from, self._layout.epb.unpack_from
         max_caplen = self.max_caplen
@@ -496,6 +751,11 @@ class PcapngWalker:
                 need = 12
                 break
             btype, blen = head(view, pos)
+            if self._slow:
+                self._slow -= 1
+            elif btype in (_EPB, _SPB) and self.interfaces and end - pos >= self.tuning.least:
+                pos = self._run(view, block, pos, base)  # the block it stops at goes the slow way
+                continue
             if btype == _SHB:  # a section header (the same type in either order): byte order
                 order = _BOM.get(bytes(view[pos + 8 : pos + 12]))
                 if order is None:
@@ -544,6 +804,107 @@ class PcapngWalker:
             fatal = self._fail(number, base + pos, reason)
         return self._result(pos, 0 if fatal else need, fatal)
 
+    def _run(self, view: memoryview, block: U8, pos: int, base: int) -> int:
+        """Take the run of plain packet blocks from ``pos`` in numpy (see the module
+        docstring); returns the position of the first block it leaves to the loop."""
+        if self._records:  # the records so far go first
+            self._columns.append(self._stack(self._records))
+            self._records.clear()
+        tune = self.tuning
+        end = len(block)
+        last = end - 28  # the last position whose first 28 bytes (EPB fields) are in the block
+        begin, size, taken = pos, self._reach or tune.first, 0
+        while True:
+            limit = min(last, pos + size)
+            at, stop = pcapng_block_starts(
+                block,
+                pos,
+                self.order,
+                limit=limit,
+                spacing=tune.spacing,
+                window=tune.window,
+                min_lanes=tune.min_lanes,
+            )
+            k = self._take(block, at, base)
+            taken += k
+            if k < len(at):  # a block the loop must read
+                pos = int(at[k])
+                cut = self._u32(view, pos + 4)[0] > end - pos  # by the end of this block
+                self._reach = pos - begin if cut else 0  # else the next run starts small
+                break
+            pos = stop  # the next block, after the last one taken (or pos, if none)
+            if limit == last:  # the next run may well go as far in one step
+                self._reach = pos - begin
+                break
+            size *= 4
+        if taken >= tune.worth:
+            self._slow, self._misses = 1, 0
+        else:  # runs here do not pay: read one by one for a while, longer each time
+            self._slow = max(1, min(tune.backoff << self._misses, 4096))
+            self._misses = min(self._misses + 1, 12)
+        return pos
+
+    def _take(self, block: U8, at: I64, base: int) -> int:
+        """Record the packet blocks at ``at``, up to the first that is not a good Enhanced
+        or Simple Packet Block, exactly as the loop would; returns how many it took."""
+        if not len(at):
+            return 0
+        end = len(block)
+        ifs = self._arrays or _Interfaces.of(self.interfaces)
+        self._arrays = ifs
+        u32 = np.dtype(self.order + "u4")
+        # type, length, interface, timestamp (high, low), captured and original length
+        fields = _strided_rows(block, at, 28).view(u32)
+        kind, blen = fields[:, 0], fields[:, 1].astype(np.int64)
+        iface = fields[:, 2]
+        caplen, wirelen = fields[:, 5].astype(np.int64), fields[:, 6].astype(np.int64)
+        ticks = (fields[:, 3].astype(np.uint64) << np.uint64(32)) | fields[:, 4]
+        which: int | I64 = 0 if ifs.count == 1 else np.minimum(iface, ifs.count - 1)
+        snaplen = ifs.snaplen[which]
+        ok = (
+            (kind == _EPB)
+            & (blen >= 32)
+            & (iface < ifs.count)
+            & (caplen <= blen - 32)
+            & (caplen <= self.max_caplen)
+            & (caplen <= wirelen)
+            & ((caplen <= snaplen) | (snaplen == 0))
+            & (ticks >= ifs.first[which])
+            & (ticks <= ifs.last[which])
+        )
+        spb = kind == _SPB
+        simple = bool(spb.any())
+        if simple:  # an SPB: interface 0, original length at +8, no timestamp
+            spb_wirelen = iface.astype(np.int64)
+            spb_caplen = np.minimum(spb_wirelen, blen - 16)
+            if ifs.snaplen[0]:
+                spb_caplen = np.minimum(spb_caplen, ifs.snaplen[0])
+            ok |= spb & (blen >= 16) & (spb_caplen <= self.max_caplen)
+        ok &= (blen % 4 == 0) & (blen <= MAX_BLOCK) & (blen <= end - at)
+        ok &= _U32At(block, self.order)[np.where(ok, at + blen - 4, at + 4)] == blen
+        k = len(at) if ok.all() else int(np.argmin(ok))
+        if not k:
+            return 0
+        numbers = np.arange(self.number + 1, self.number + 1 + k, dtype=np.int64)
+        self.number += k
+        where = at[:k]
+        if isinstance(which, int):
+            linktype = np.full(k, ifs.linktype[0], dtype=np.int64)
+        else:
+            which = which[:k]
+            linktype = ifs.linktype[which]
+        timestamp = _nanoseconds(ticks[:k], which, ifs)
+        data, caplen, wirelen = where + 28, caplen[:k], wirelen[:k]
+        if simple and spb[:k].any():
+            spb = spb[:k]
+            data = where + np.where(spb, 12, 28)
+            caplen = np.where(spb, spb_caplen[:k], caplen)
+            wirelen = np.where(spb, spb_wirelen[:k], wirelen)
+            linktype = np.where(spb, ifs.linktype[0], linktype)
+            timestamp = np.where(spb, NO_TIMESTAMP, timestamp)
+        self._columns.append((numbers, where + base, data, caplen, wirelen, linktype, timestamp))
+        return k
+
     def _fail(self, number: int | None, offset: int, reason: str) -> bool:
         """Report a problem; returns True, for ``fatal = self._fail(...)``."""
         self._problems.append(CaptureError(self.path, number, offset, reason))
@@ -558,13 +919,14 @@ class PcapngWalker:
                 reason = f"unsupported pcapng section (version {major}.{minor}, {blen} bytes)"
                 self._fail(None, base + pos, reason)
                 return _STOP
-            self.interfaces = []
+            self.interfaces, self._arrays = [], None
         elif btype == _IDB:
             if blen < 20:
                 self._fail(None, base + pos, f"interface block too short ({blen} bytes)")
                 return _STOP  # the interface numbers after it would be wrong
             linktype, _, snaplen = lay.idb.unpack_from(view, pos + 8)
             self.interfaces.append(self._interface(view, linktype, snaplen, pos + 16, pos + blen))
+            self._arrays = None
         elif btype in (_EPB, _OPB, _SPB):
             self.number += 1
             if blen < (16 if btype == _SPB else 32):
@@ -644,9 +1006,22 @@ class PcapngWalker:
             return _Interface(linktype, snaplen, 10 ** (9 - exp), 1, offset)
         return _Interface(linktype, snaplen, 1, 10 ** (exp - 9), offset)
 
+    @staticmethod
+    def _stack(records: list[tuple[int, int, int, int, int, int, int]]) -> _Columns:
+        """Records found one by one, as columns."""
+        n, f, d, c, w, lt, ts = np.array(records, dtype=np.int64).reshape(-1, 7).T.copy()
+        return n, f, d, c, w, lt, ts
+
     def _result(self, stop: int, need: int, fatal: bool) -> Walked:
         """The records found, as columns in :class:`Walked`'s field order."""
-        n, f, d, c, w, lt, ts = np.array(self._records, dtype=np.int64).reshape(-1, 7).T.copy()
+        if self._records or not self._columns:
+            self._columns.append(self._stack(self._records))
+        if len(self._columns) == 1:
+            n, f, d, c, w, lt, ts = self._columns[0]
+        else:
+            n, f, d, c, w, lt, ts = (
+                np.concatenate(parts) for parts in zip(*self._columns, strict=True)
+            )
         return Walked(n, f, d, c, w, lt, ts, stop, need, tuple(self._problems), fatal)
 
 
