@@ -179,3 +179,20 @@ def test_every_corpus_layer_can_be_described() -> None:
                 assert line.startswith(f"{type(layer).__name__} @{layer.offset}")
                 kinds.add(type(layer).__name__)
     assert {"Ethernet", "IPv4", "IPv6", "UDP", "TCP", "Vxlan"} <= kinds
+
+
+def test_analyze_reads_standard_input(broken: Path) -> None:
+    """`-` is standard input: a pipe from tcpdump -w -, plain or gzip-compressed."""
+    import gzip
+
+    for data in (broken.read_bytes(), gzip.compress(broken.read_bytes())):
+        done = subprocess.run(
+            [sys.executable, "-m", "vxsum", "analyze", "-", "--format", "jsonl"],
+            input=data,
+            capture_output=True,
+            check=True,
+        )
+        rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+        assert len(rows) == 6 and {r["file"] for r in rows} == {"-"}
+    assert main(["analyze", "-", "-"]) == 2
+    assert main(["analyze", "-", str(broken), "--jobs", "2"]) == 2

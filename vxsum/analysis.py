@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -272,7 +272,7 @@ def _prefetch(batches: Iterator[CaptureBatch]) -> Iterator[CaptureBatch]:
 
 
 def analyze_file(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     *,
     config: ParseConfig = DEFAULT_CONFIG,
     conntrack: Conntrack | None = None,
@@ -282,7 +282,8 @@ def analyze_file(
     sink: RowSink | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> FileReport:
-    """Classify every checksum field of a pcap or pcapng file (plain or gzip).
+    """Classify every checksum field of a pcap or pcapng file (plain or gzip), or of a
+    binary stream of one (reported as file ``-``).
 
     ``conntrack`` (``conntrack -L`` of the sending node) and ``before_nat`` (a capture
     of the same packets taken before NAT) make NAT explanations exact.
@@ -293,7 +294,8 @@ def analyze_file(
     ``keep_going`` has gone as far as the format allows) and :class:`OSError` for one
     that cannot be opened.
     """
-    report = FileReport(os.fspath(path))
+    name = os.fspath(path) if isinstance(path, str | os.PathLike) else "-"
+    report = FileReport(name)
     flows, spool = FlowTable(), Spool()
     texts: list[str] = []
     try:

@@ -72,7 +72,7 @@ class _Progress:
             console=console,
         )
         bar.start()
-        return cls(bar, {f: os.path.getsize(f) for f in files})
+        return cls(bar, {f: os.path.getsize(f) if f != "-" else 0 for f in files})
 
     def callback(self, path: str) -> Callable[[int], None]:
         def advance(offset: int) -> None:
@@ -201,8 +201,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from err
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet writes a file: give -o FILE")
+    if args.files.count("-") > 1:
+        raise UsageError("standard input (-) can be read once")
+    if "-" in args.files and args.jobs > 1:
+        raise UsageError("--jobs reads files by name: standard input (-) cannot be shared")
     for path in args.files:
-        if not os.path.isfile(path):
+        if path != "-" and not os.path.isfile(path):
             raise UsageError(f"cannot read {path}: no such file")
     out: TextIO | None = None
     if args.format in ("jsonl", "csv"):
@@ -212,7 +216,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             writer = open_writer(args.format, out, args.output)
         except ImportError as err:
             raise UsageError(str(err)) from None
-        progress = _Progress.start(args.files) if sys.stderr.isatty() else None
+        terminal = sys.stderr.isatty() and "-" not in args.files  # a pipe has no size
+        progress = _Progress.start(args.files) if terminal else None
         try:
             reports = _run(args, writer, progress)
         finally:
@@ -328,7 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vxsum", description="Explain bad packet checksums.")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="classify every checksum field of pcap/pcapng files")
-    a.add_argument("files", nargs="+", metavar="FILE")
+    a.add_argument("files", nargs="+", metavar="FILE", help="capture files; - is standard input")
     a.add_argument(
         "--format",
         choices=FORMATS,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import sys
 import tempfile
 from collections.abc import Callable
 
@@ -41,9 +42,10 @@ def analyze_one(
     sink: RowSink | None,
     progress: Callable[[int], None] | None = None,
 ) -> FileReport:
-    """:func:`vxsum.analysis.analyze_file` with the options of ``vxsum analyze``."""
+    """:func:`vxsum.analysis.analyze_file` with the options of ``vxsum analyze``
+    (``-`` is standard input)."""
     return analyze_file(
-        path,
+        sys.stdin.buffer if path == "-" else path,
         config=args.config,
         conntrack=args.conntrack,
         before_nat=args.before_nat,
