@@ -96,22 +96,24 @@ class FileReport:
 
 
 def _count(report: FileReport, rows: npt.NDArray[np.void]) -> None:
-    """Add fields to the report's counts by (layer, depth, label)."""
-    if not len(rows):
+    """Add rows to the report's field counts by (layer, depth, label)."""
+    _count_codes(report, rows["layer"], rows["depth"], rows["label"])
+
+
+def _count_codes(
+    report: FileReport,
+    layers: npt.NDArray[np.integer],
+    depths: npt.NDArray[np.integer] | int,
+    labels: npt.NDArray[np.integer],
+) -> None:
+    """Add fields, given as layer, depth and label codes, to the report's counts."""
+    if not len(labels):
         return
-    code = (rows["layer"].astype(np.int64) * 256 + rows["depth"]) * 256 + rows["label"]
+    code = (layers.astype(np.int64) * 256 + depths) * 256 + labels
     values, counts = np.unique(code, return_counts=True)
     for v, c in zip(values.tolist(), counts.tolist(), strict=True):
         layer, depth, label = LAYERS[v >> 16], (v >> 8) & 0xFF, str(LABELS[v & 0xFF])
         report.fields[(layer, depth, label)] += c
-
-
-def _count_codes(
-    report: FileReport, layers: npt.NDArray[np.int64], depth: int, labels: npt.NDArray[np.int64]
-) -> None:
-    values, counts = np.unique(layers * 256 + labels, return_counts=True)
-    for v, c in zip(values.tolist(), counts.tolist(), strict=True):
-        report.fields[(LAYERS[v >> 8], depth, str(LABELS[v & 0xFF]))] += c
 
 
 def _slow_rows(

@@ -136,10 +136,14 @@ class FastBatch:
             strict=True,
         ):
             size, first = (16, a + 8) if six else (4, a + 12)
-            src = buf[first : first + size].tobytes().ljust(16, b"\0")
-            dst = buf[first + size : first + 2 * size].tobytes().ljust(16, b"\0")
-            keys.append(src + dst + buf[p : p + 4].tobytes() + proto.to_bytes(2, "big"))
+            src = buf[first : first + size].tobytes()
+            dst = buf[first + size : first + 2 * size].tobytes()
+            sport, dport = int(self._u16(p)), int(self._u16(p + 2))
+            keys.append(flow_key(src, dst, sport, dport, proto))
         return keys
+
+    def _u16(self, at: int) -> int:
+        return (int(self.buffer[at]) << 8) | int(self.buffer[at + 1])
 
     def without(self, records: I64) -> FastBatch:
         """The same batch with ``records`` (batch indices) left to the per-frame path."""
@@ -162,6 +166,18 @@ class FastBatch:
             self.outer_hash[keep],
             self.buffer,
         )
+
+
+def flow_key(src: bytes, dst: bytes, sport: int, dport: int, proto: int) -> bytes:
+    """A flow's key: addresses (4 or 16 bytes, zero-padded to 16), ports and protocol as
+    19 big-endian words, the layout :data:`FLOW_POWERS` hashes."""
+    return (
+        src.ljust(16, b"\0")
+        + dst.ljust(16, b"\0")
+        + sport.to_bytes(2, "big")
+        + dport.to_bytes(2, "big")
+        + proto.to_bytes(2, "big")
+    )
 
 
 class _Block:
@@ -331,9 +347,7 @@ def _one_layout(
     where = np.flatnonzero(fits)
     span[where] = ones_sums(buffer, o[where] + il4, seg[where], threads=2)
     i_pseudo = _fold(i_addr + proto + seg)
-    i_expected = _csum(span - i_stored + i_pseudo)
-    i_expected[~tcp & (i_expected == 0)] = 0xFFFF
-    i_good = (span + i_pseudo) % _MOD == 0
+    i_expected, in_label, in_detail = _verify(span, i_stored, i_pseudo, ~tcp)
     c["in_value"], c["in_expected"], c["in_pseudo"], c["in_sport"] = (
         i_stored,
         i_expected,
@@ -341,8 +355,7 @@ def _one_layout(
         isport,
     )
     c["in_layer"] = np.where(tcp, _TCP, _UDP)
-    in_label = c["in_label"] = np.where(i_zero, _NOCS, np.where(i_good, _GOOD, _CORRUPT))
-    in_detail = c["in_detail"] = np.where(i_zero, _D["no-checksum"], np.where(i_good, 0, _BAD))
+    c["in_label"], c["in_detail"] = in_label, in_detail
     bad = np.flatnonzero(in_label == _CORRUPT)
     i_seed = i_stored[bad] == i_pseudo[bad]
     i_tso = tcp[bad] & (i_stored[bad] == _fold(i_pseudo[bad] + (0xFFFF ^ seg[bad])))
@@ -356,19 +369,15 @@ def _one_layout(
     if itag:
         mid += blk.m32(l4 + 30)
     o_pseudo = _fold(o_addr + 17 + (cap - l4))
-    o_sum = span + mid + i_hdr
-    o_expected = _csum(o_sum - o_stored + o_pseudo)
-    o_expected[o_expected == 0] = 0xFFFF
-    o_zero = o_stored == 0
-    o_good = (o_sum + o_pseudo) % _MOD == 0
+    udp = np.ones(len(o), dtype=bool)
+    o_expected, out_label, out_detail = _verify(span + mid + i_hdr, o_stored, o_pseudo, udp)
     c["out_value"], c["out_expected"], c["out_pseudo"], c["out_sport"] = (
         o_stored,
         o_expected,
         o_pseudo,
         sport,
     )
-    out_label = c["out_label"] = np.where(o_zero, _NOCS, np.where(o_good, _GOOD, _CORRUPT))
-    out_detail = c["out_detail"] = np.where(o_zero, _D["no-checksum"], np.where(o_good, 0, _BAD))
+    c["out_label"], c["out_detail"] = out_label, out_detail
     c["out_old"] = np.full(len(o), -1, dtype=np.int64)
     c["out_note_layer"] = np.full(len(o), -1, dtype=np.int64)
     c["out_note_stored"], c["out_note_expected"] = i_stored, i_expected
@@ -399,6 +408,19 @@ def _outer_hash(blk: _Block, l3: int, v6: bool, sport: I64, dport: I64) -> I64:
         h += words.astype(np.uint64) * FLOW_POWERS[k]
     h += _UDP_WORD  # the protocol, 17
     return h.view(np.int64)
+
+
+def _verify(total: I64, stored: I64, pseudo: I64, udp: B) -> tuple[I64, I64, I64]:
+    """Expected value, label and detail codes of TCP or UDP fields whose covered bytes
+    sum to ``total`` (the stored field included): a computed 0 is written 0xFFFF in UDP,
+    where a stored 0 is ``no-checksum``; wrong fields are ``corrupt`` until explained."""
+    expected = _csum(total - stored + pseudo)
+    expected[udp & (expected == 0)] = 0xFFFF
+    good = (total + pseudo) % _MOD == 0
+    zero = udp & (stored == 0)
+    label = np.where(zero, _NOCS, np.where(good, _GOOD, _CORRUPT))
+    detail = np.where(zero, _D["no-checksum"], np.where(good, 0, _BAD))
+    return expected, label, detail
 
 
 def _ip_field(c: dict[str, I64], prefix: str, stored: I64, total: I64) -> None:

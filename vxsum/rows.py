@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import evidence
-from .fastpath import DETAILS, FLOW_POWERS, LABELS, LAYERS, FastBatch
+from .fastpath import DETAILS, FLOW_POWERS, LABELS, LAYERS, FastBatch, flow_key
 from .labels import HARMLESS, Label
 
 if TYPE_CHECKING:
@@ -89,17 +89,6 @@ def harmless(labels: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
     """Rows whose field does no harm (receivers accept the packet, or it is an artefact)."""
     out: npt.NDArray[np.bool_] = _HARMLESS[labels]
     return out
-
-
-def flow_key(src: bytes, dst: bytes, sport: int, dport: int, proto: int) -> bytes:
-    """The flow key the batch path builds, from values (addresses 4 or 16 bytes)."""
-    return (
-        src.ljust(16, b"\0")
-        + dst.ljust(16, b"\0")
-        + sport.to_bytes(2, "big")
-        + dport.to_bytes(2, "big")
-        + proto.to_bytes(2, "big")
-    )
 
 
 def flow_hash(key: bytes) -> int:

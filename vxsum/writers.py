@@ -87,7 +87,7 @@ class JsonlWriter:
         plain &= rows["expected"] >= 0
         other = np.flatnonzero(~plain)
         if len(other) == len(rows):
-            self._writer.write(self._one_by_one(head, rows, details, other).encode())
+            self._writer.write("".join(self._one_by_one(head, rows, details, other)).encode())
             return
         # Good and no-checksum rows: one template per (layer, depth, label), numbers
         # written by numpy (_format_numbers); the rest in between, one by one.
@@ -111,7 +111,7 @@ class JsonlWriter:
         if not len(other):
             self._writer.write(blob)
             return
-        texts = self._one_by_one(head, rows, details, other, joined=False)
+        texts = self._one_by_one(head, rows, details, other)
         ends = np.concatenate([[0], np.cumsum(lengths)])
         cuts = ends[np.searchsorted(sel, other)].tolist()  # plain bytes before each other row
         pieces, last = [], 0
@@ -127,8 +127,8 @@ class JsonlWriter:
         rows: npt.NDArray[np.void],
         details: list[str],
         which: npt.NDArray[np.intp],
-        joined: bool = True,
-    ) -> Any:
+    ) -> list[str]:
+        """The lines of rows ``which``, formatted one by one."""
         js = self._json
         tails = ("}\n", ', "quoted": true}\n')
         cols = _columns(rows[which], [details[i] for i in which.tolist()])
@@ -141,7 +141,7 @@ class JsonlWriter:
                 *cols, strict=True
             )
         ]
-        return "".join(lines) if joined else lines
+        return lines
 
     def close(self) -> None:
         self._writer.close()
