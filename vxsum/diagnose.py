@@ -18,12 +18,13 @@ sections c, f), and says which artefacts are harmless.
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from . import evidence
+import numpy as np
+
 from .checksum import checksum, pseudo_header_sum
 from .classify import Label, Verdict, classify, inner_pending
 from .conntrack import Conntrack, Tuple
@@ -32,6 +33,7 @@ from .findings import Diagnosis, Finding, diagnose
 from .ip import IPv4, IPv6
 from .kversion import Kernel
 from .parse import Frame
+from .rows import FlowTable, flow_hash, flow_key
 from .transport import TCP, UDP
 
 if TYPE_CHECKING:
@@ -46,8 +48,6 @@ __all__ = [
     "outer_after_nat",
     "with_context",
 ]
-
-FlowKey = tuple[bytes, bytes, int, int]
 
 
 def headers_at(frame: Frame, depth: int) -> tuple[IPv4 | IPv6 | None, UDP | TCP | None]:
@@ -67,13 +67,13 @@ def _outer_headers(frame: Frame, depth: int) -> tuple[IPv4 | IPv6, UDP] | None:
     return (ip, l4) if ip is not None and isinstance(l4, UDP) else None
 
 
-def _outer_flow(frame: Frame, verdict: Verdict) -> FlowKey | None:
-    """(source, destination, source port, destination port) of the UDP header judged."""
+def _outer_flow(frame: Frame, verdict: Verdict) -> bytes | None:
+    """The flow key (:func:`vxsum.rows.flow_key`) of the UDP header judged."""
     found = _outer_headers(frame, verdict.depth)
     if found is None:
         return None
     ip, udp = found
-    return (ip.src, ip.dst, udp.src_port, udp.dst_port)
+    return flow_key(ip.src, ip.dst, udp.src_port, udp.dst_port, 17)
 
 
 def _after_nat_from(frame: Frame, f: ChecksumField, before: Tuple) -> tuple[int, int] | None:
@@ -218,17 +218,15 @@ def classify_stream(
     for frame in frames:
         verdicts = with_context(frame, classify(frame), conntrack, before)
         kept.append((frame, verdicts))
-    ports: dict[FlowKey, Counter[int]] = defaultdict(Counter)
-    right: Counter[FlowKey] = Counter()  # right, non-zero UDP checksums by flow
+    flows = FlowTable()  # the flow evidence, as analyze_file keeps it
     for frame, verdicts in kept:
         for v in verdicts:
-            if v.layer == "udp" and v.verdict == Label.GOOD and v.value != 0:
-                found = _outer_flow(frame, v)
-                if found is not None:
-                    right[found] += 1
-            key = _outer_flow(frame, v) if v.verdict == Label.NAT_STALE else None
-            if key is not None and v.pre_nat_port is not None:
-                ports[key][v.pre_nat_port] += 1
+            right = v.layer == "udp" and v.verdict == Label.GOOD and v.value != 0
+            key = _outer_flow(frame, v) if right or v.verdict == Label.NAT_STALE else None
+            if key is not None and right:
+                flows.note_right(np.array([flow_hash(key)], dtype=np.uint64))
+            elif key is not None and v.pre_nat_port is not None:
+                flows.add_port(flows.id(key), v.pre_nat_port)
     result: list[list[Verdict]] = []
     labels: Counter[str] = Counter()
     confirmed = 0
@@ -239,17 +237,10 @@ def classify_stream(
             port = v.pre_nat_port
             exact = "conntrack" in v.detail or "capture before NAT" in v.detail
             if key is not None and port is not None and not exact:
-                seen = ports[key]
-                agree = seen[port]
-                if len(seen) > 1:
-                    others = sorted(p for p in seen if p != port)
-                    detail = evidence.stale_contradicted(port, others)
-                    v = replace(v, verdict=Label.CORRUPT, harmless=False, detail=detail)
-                elif right[key]:
-                    v = replace(v, detail=evidence.stale_unconfirmed(right[key], v.detail))
-                elif agree > 1:
-                    detail = evidence.stale_confirmed(agree, port, v.detail)
-                    v = replace(v, detail=detail)
+                still, detail = flows.refine(flows.id(key), port, v.detail)
+                v = replace(v, detail=detail)
+                if not still:
+                    v = replace(v, verdict=Label.CORRUPT, harmless=False)
             labels[str(v.verdict)] += 1
             confirmed += v.verdict == Label.NAT_STALE and v.detail.startswith("confirmed")
             refined.append(v)

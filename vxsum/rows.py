@@ -174,7 +174,11 @@ class FlowTable:
         """Count the ports that the ``nat-stale`` rows among ``rows`` imply."""
         stale = rows[(rows["label"] == _STALE) & (rows["old_port"] >= 0) & (rows["flow"] >= 0)]
         for flow, port in zip(stale["flow"].tolist(), stale["old_port"].tolist(), strict=True):
-            self.ports.setdefault(flow, Counter())[port] += 1
+            self.add_port(flow, port)
+
+    def add_port(self, flow: int, port: int) -> None:
+        """One ``nat-stale`` field of ``flow`` implies ``port`` before NAT."""
+        self.ports.setdefault(flow, Counter())[port] += 1
 
     def refine(self, flow: int, port: int, detail: str) -> tuple[bool, str]:
         """A ``nat-stale`` row's final say: (still stale?, its evidence text)."""
