@@ -192,3 +192,35 @@ def test_corpus_vxlan_captures() -> None:
         for b in read_batches(path, max_caplen=1 << 18):
             fitting += agree(b.buffer, b.offsets, b.caplens, b.wirelens, b.linktypes)
     assert fitting > 0
+
+
+@pytest.mark.parametrize("outer_tag", [False, True])
+@pytest.mark.parametrize("outer_v6", [False, True])
+@pytest.mark.parametrize("inner_tag", [False, True])
+@pytest.mark.parametrize("inner_v6", [False, True])
+@pytest.mark.parametrize("tcp", [False, True])
+def test_every_layout_takes_the_batch_path(
+    outer_tag: bool, outer_v6: bool, inner_tag: bool, inner_v6: bool, tcp: bool
+) -> None:
+    """All 16 offset sets, with TCP or UDP inside, fit (so the random tests compare)."""
+
+    def eth(tag: bool) -> list[object]:
+        return [EthernetSpec(), VlanSpec(vid=7)] if tag else [EthernetSpec()]
+
+    def ip(v6: bool) -> IPv4Spec | IPv6Spec:
+        return IPv6Spec() if v6 else IPv4Spec()
+
+    inner = TCPSpec(src_port=40000, dst_port=80) if tcp else UDPSpec(src_port=40000, dst_port=53)
+    frame = build(
+        [
+            *eth(outer_tag),
+            ip(outer_v6),
+            UDPSpec(src_port=50000, dst_port=8472),
+            VxlanSpec(vni=1),
+            *eth(inner_tag),
+            ip(inner_v6),
+            inner,
+            b"payload",
+        ]
+    )
+    assert agree_frames([frame]) == 1
