@@ -5,7 +5,7 @@ The file holds VXLAN-sized frames (the checksum benchmark's 66/150/1450-byte pac
 is VXSUM_BENCH_PACKETS records (`make test` runs each benchmark once on 20,000).
 
 A second group times the record walk alone on the file's first block (16 MiB, or the
-whole file if smaller): vxsum's numpy walk (:func:`vxsum.pcapfmt.pcap_record_starts`)
+whole file if smaller): vxsum's numpy walk (:func:`vxsum.capture.formats.pcap_record_starts`)
 against the plain per-record loop it replaced, which gives the same positions.
 
 A third reads the same frames as pcapng (one section, one interface, Enhanced Packet
@@ -25,8 +25,8 @@ import numpy.typing as npt
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from vxsum.capture import DEFAULT_BLOCK_SIZE, CaptureReader, read_batches
-from vxsum.pcapfmt import PcapngWalker, _NgTuning, pcap_record_starts
+from vxsum.capture.formats import PcapngWalker, _NgTuning, pcap_record_starts
+from vxsum.capture.reader import DEFAULT_BLOCK_SIZE, CaptureReader, read_batches
 
 PACKETS = int(os.environ.get("VXSUM_BENCH_PACKETS", "1000000"))
 _RECORD = struct.Struct("<IIII")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from vxsum import Checksum, EthernetSpec, IPv4Spec, TCPSpec, UDPSpec, VxlanSpec, build
-from vxsum.repro import write_pcap
+from vxsum.kernel.repro import write_pcap
 
 
 def write_vxlan_capture(path: Path, packets: int, seed: int = 1) -> int:

@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum import evidence
-from vxsum.analysis import FileReport, Summary, analyze_file
-from vxsum.cli import _TAPS, main
-from vxsum.diagnose import classify_stream
-from vxsum.repro import TAPS, write_pcap
-from vxsum.rows import ROW
-from vxsum.scenario import Cluster, run
-from vxsum.writers import CsvWriter, JsonlWriter
+from vxsum.cli.main import _TAPS, main
+from vxsum.kernel.repro import TAPS, write_pcap
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.report.analyze import FileReport, Summary, analyze_file
+from vxsum.report.rows import ROW
+from vxsum.report.writers import CsvWriter, JsonlWriter
+from vxsum.verdicts import text as evidence
+from vxsum.verdicts.stream import classify_stream
 
 CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
 
@@ -209,7 +209,7 @@ def test_progress_bar_and_tables_on_a_terminal(mixed: Path) -> None:
     """On a terminal: a rich progress bar that reaches the file's size, and tables."""
     from rich.console import Console
 
-    from vxsum.cli import _Progress, _write_summary
+    from vxsum.cli.main import _Progress, _write_summary
 
     screen = io.StringIO()
     progress = _Progress.start([str(mixed)], Console(file=screen, force_terminal=True))

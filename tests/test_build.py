@@ -16,7 +16,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
 import vxsum
-from vxsum.build import (
+from vxsum.frames.builder import (
     Checksum,
     EthernetSpec,
     ICMPSpec,
@@ -32,7 +32,7 @@ from vxsum.build import (
     build,
     spec_of,
 )
-from vxsum.strategies import layer_stacks
+from vxsum.testing.strategies import layer_stacks
 
 CHECKSUMMED = (IPv4Spec, UDPSpec, TCPSpec, ICMPSpec, ICMPv6Spec)
 

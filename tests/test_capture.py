@@ -27,7 +27,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.capture import NO_TIMESTAMP, CaptureReader, CaptureRecord, iter_records, read_batches
+from vxsum.capture.reader import (
+    NO_TIMESTAMP,
+    CaptureReader,
+    CaptureRecord,
+    iter_records,
+    read_batches,
+)
 from vxsum.errors import CaptureError, VxsumError
 
 

@@ -14,7 +14,7 @@ from reference import reference_checksum, reference_sum
 from scapy.utils import checksum as scapy_checksum
 
 import vxsum
-from vxsum.checksum import NUMPY_MIN_BYTES
+from vxsum.core.checksum import NUMPY_MIN_BYTES
 
 
 def test_every_length_up_to_2000_matches_all_oracles() -> None:

@@ -12,9 +12,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vxsum.classify import Label, classify
-from vxsum.scenario import Cluster, run
-from vxsum.strategies import clusters, seeds
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.testing.strategies import clusters, seeds
+from vxsum.verdicts.verdict import Label, classify
 
 
 def truth(cluster: Cluster, proto: str, natted: bool, filled: bool) -> tuple[Label, Label]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import vxsum
-from vxsum.cli import main
+from vxsum.cli.main import main
 
 CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
 
@@ -124,8 +124,8 @@ def test_fast_path_counts_equal_the_parser_s(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Default analyze clears common-layout frames in batch; --all-fields parses every one."""
-    from vxsum.repro import write_pcap
-    from vxsum.scenario import Cluster, run
+    from vxsum.kernel.repro import write_pcap
+    from vxsum.kernel.scenario import Cluster, run
 
     frames = []
     for cluster in (
@@ -160,7 +160,7 @@ def test_explain_lines_read_like_tcpdump(broken: Path, capsys: pytest.CaptureFix
 def test_every_corpus_layer_can_be_described() -> None:
     from corpus import shared_dir
 
-    from vxsum.describe import describe
+    from vxsum.frames.display import describe
 
     pcaps = shared_dir() / "corpus" / "pcaps"
     if not pcaps.is_dir():

@@ -7,10 +7,10 @@ import ipaddress
 import pytest
 
 import vxsum
-from vxsum.classify import Label
-from vxsum.conntrack import Conntrack, ConntrackError, Tuple
-from vxsum.diagnose import classify_stream
-from vxsum.scenario import Cluster, run
+from vxsum.kernel.conntrack import Conntrack, ConntrackError, Tuple
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.verdicts.stream import classify_stream
+from vxsum.verdicts.verdict import Label
 
 TEXT = """\
 udp      17 28 src=198.18.0.1 dst=198.18.0.2 sport=50109 dport=8472 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=8472 dport=35809 mark=0 use=1

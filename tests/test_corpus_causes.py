@@ -8,7 +8,7 @@ import pytest
 from corpus import shared_dir
 
 import vxsum
-from vxsum.classify import Label, classify
+from vxsum.verdicts.verdict import Label, classify
 
 # Pinned so that docs/classifier.md stays true: change both together.
 EXPECTED = {

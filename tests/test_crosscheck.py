@@ -17,9 +17,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import raw
 
 import vxsum
-from vxsum import ip as vip
-from vxsum import transport as vt
-from vxsum.layers import Ethernet
+from vxsum.frames import ip as vip
+from vxsum.frames import transport as vt
+from vxsum.frames.link import Ethernet
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)

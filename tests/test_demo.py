@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vxsum import demo
-from vxsum.cli import main
+from vxsum.cli import demo
+from vxsum.cli.main import main
 
 
 @pytest.mark.parametrize(("name", "args"), [(n, a) for n, _, a in demo.CAPTURES])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import vxsum
-from vxsum.classify import Label
-from vxsum.diagnose import classify_stream
-from vxsum.scenario import Cluster, run
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.verdicts.stream import classify_stream
+from vxsum.verdicts.verdict import Label
 
 
 def frames(cluster: Cluster, seed: int = 0) -> list[vxsum.Frame]:

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.checksum import pseudo_header_sum
-from vxsum.encap import udp_flow_src_port, vxlan_encapsulate
-from vxsum.kcsum import IpSummed
-from vxsum.sender import tcp_segment, udp_datagram
-from vxsum.skb import Skb, fill_pending
+from vxsum.core.checksum import pseudo_header_sum
+from vxsum.kernel.csum import IpSummed
+from vxsum.kernel.encap import udp_flow_src_port, vxlan_encapsulate
+from vxsum.kernel.sender import tcp_segment, udp_datagram
+from vxsum.kernel.skb import Skb, fill_pending
 
 ports = st.integers(1, 65535)
 v4 = st.binary(min_size=4, max_size=4)

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.build import (
+from vxsum.capture.reader import read_batches
+from vxsum.frames.builder import (
     Checksum,
     EthernetSpec,
     IPv4Spec,
@@ -22,13 +23,12 @@ from vxsum.build import (
     VxlanSpec,
     build,
 )
-from vxsum.capture import read_batches
-from vxsum.config import ParseConfig
-from vxsum.fastpath import LABELS, LAYERS, classify_batch
-from vxsum.repro import TAPS
-from vxsum.rows import FlowTable, detail_text, rows_from_fast
-from vxsum.scenario import Cluster, run
-from vxsum.strategies import clusters, labelled_frames, seeds
+from vxsum.frames.config import ParseConfig
+from vxsum.frames.layouts import LABELS, LAYERS, classify_batch
+from vxsum.kernel.repro import TAPS
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.report.rows import FlowTable, detail_text, rows_from_fast
+from vxsum.testing.strategies import clusters, labelled_frames, seeds
 
 CONFIG = ParseConfig()
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.kcsum import (
+from vxsum.kernel.csum import (
     IpSummed,
     csum16_add,
     csum_add,
@@ -126,8 +126,8 @@ def test_replace16_complete_and_pending(old: bytes, new: bytes, check: int) -> N
 
 def test_complete_skb_csum_follows_the_packet() -> None:
     """CHECKSUM_COMPLETE: skb->csum stays the sum of the packet through an SNAT rewrite."""
-    from vxsum.kversion import Kernel
-    from vxsum.nat import Manip, nat_rewrite
+    from vxsum.kernel.nat import Manip, nat_rewrite
+    from vxsum.kernel.versions import Kernel
 
     for _ in range(200):
         payload = os.urandom(os.urandom(1)[0])

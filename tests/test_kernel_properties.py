@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reference import reference_udp_due
 
-from vxsum.scenario import Cluster, run
-from vxsum.strategies import clusters, kernels, seeds
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.testing.strategies import clusters, kernels, seeds
 
 L4 = 14 + 20
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vxsum.kversion import Kernel, KernelVersionError
+from vxsum.kernel.versions import Kernel, KernelVersionError
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from vxsum.lab import LabConfig, lab_unavailable, run_lab
-from vxsum.labcheck import MATRIX_SNAT, MATRIX_V4, MATRIX_V6, LabCheck, check_run, markdown_table
+from vxsum.lab.check import MATRIX_SNAT, MATRIX_V4, MATRIX_V6, LabCheck, check_run, markdown_table
+from vxsum.lab.run import LabConfig, lab_unavailable, run_lab
 
 pytestmark = pytest.mark.skipif(lab_unavailable() is not None, reason=str(lab_unavailable()))
 

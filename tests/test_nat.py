@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from reference import reference_udp_due
 
 import vxsum
-from vxsum.kcsum import IpSummed
-from vxsum.kversion import Kernel
-from vxsum.nat import Manip, nat_rewrite
+from vxsum.kernel.csum import IpSummed
+from vxsum.kernel.nat import Manip, nat_rewrite
+from vxsum.kernel.versions import Kernel
 
 PRE_FIX, FIXED = Kernel.parse("5.4.40"), Kernel.parse("5.4.41")
 OLD_SRC, DST = ipaddress.IPv4Address("10.0.0.11").packed, ipaddress.IPv4Address("10.0.0.13").packed

@@ -21,9 +21,9 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw, raw
 
 import vxsum
-from vxsum.ip import IPv6Fragment, IPv6Routing
-from vxsum.layers import Null, Truncated, Vlan
-from vxsum.tunnels import Geneve, Vxlan
+from vxsum.frames.ip import IPv6Fragment, IPv6Routing
+from vxsum.frames.link import Null, Truncated, Vlan
+from vxsum.frames.tunnels import Geneve, Vxlan
 
 A4, B4 = "10.0.0.1", "10.0.0.2"
 A6, B6, C6 = "2001:db8::1", "2001:db8::2", "2001:db8::99"
@@ -387,7 +387,7 @@ def test_malformed_option_is_not_a_cut() -> None:
 def test_recorded_errors_hold_no_frames() -> None:
     """A parse error kept in Frame.error has no traceback, nor has its cause: their
     frames kept whole capture batches alive in `vxsum analyze` until the GC ran."""
-    from vxsum.build import EthernetSpec, IPv4Spec, UDPSpec, build
+    from vxsum.frames.builder import EthernetSpec, IPv4Spec, UDPSpec, build
 
     data = build([EthernetSpec(), IPv4Spec(), UDPSpec(src_port=1, dst_port=6081), b"\x01\x00"])
     frame = vxsum.parse(data + bytes(8))

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.layers import Truncated
+from vxsum.frames.link import Truncated
 
 SEEDS = seeds()
 LINKTYPES = sorted(SEEDS)

@@ -1,9 +1,9 @@
 """The numpy pcapng walk against the per-block loop it speeds up.
 
-:meth:`PcapngWalker.walk <vxsum.pcapfmt.PcapngWalker.walk>` takes runs of plain Enhanced
-and Simple Packet Blocks in numpy (:func:`vxsum.pcapfmt.pcapng_block_starts`, then one
+:meth:`PcapngWalker.walk <vxsum.capture.formats.PcapngWalker.walk>` takes runs of plain Enhanced
+and Simple Packet Blocks in numpy (:func:`vxsum.capture.formats.pcapng_block_starts`, then one
 vectorised check) and leaves every other block to its per-block loop. It must give exactly
-the :class:`~vxsum.pcapfmt.Walked` results (every array, ``stop``, ``need``, the problems
+the :class:`~vxsum.capture.formats.Walked` results (every array, ``stop``, ``need``, the problems
 with their numbers, offsets and messages, ``fatal``) of the walker as it was before,
 kept below verbatim as :class:`ReferenceWalker`, for any stream: several sections in
 either byte order, interfaces with if_tsresol and if_tsoffset, EPB, SPB, OPB and other
@@ -25,9 +25,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vxsum import capture, pcapfmt
-from vxsum.errors import CaptureError
-from vxsum.pcapfmt import (
+from vxsum.capture import formats as pcapfmt
+from vxsum.capture import reader as capture
+from vxsum.capture.formats import (
     _BOM,
     _EPB,
     _I64_MAX,
@@ -51,6 +51,7 @@ from vxsum.pcapfmt import (
     _tick_range,
     pcapng_block_starts,
 )
+from vxsum.errors import CaptureError
 
 _OK, _SKIP, _STOP = 0, 1, 2  # outcome of one pcapng block
 

@@ -1,6 +1,6 @@
 """The vectorised pcap record walk against the plain sequential loop it replaces.
 
-:func:`vxsum.pcapfmt.pcap_record_starts` must give exactly the positions, and the final
+:func:`vxsum.capture.formats.pcap_record_starts` must give exactly the positions, and the final
 position, of :func:`reference_walk` for any bytes whatsoever: well-formed records,
 records whose payloads hold record headers of their own (a pcap inside a pcap), zero-length
 records, lying lengths, junk, both byte orders, any start and a block cut anywhere. The
@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vxsum import pcapfmt
-from vxsum.capture import CaptureReader
-from vxsum.pcapfmt import MAX_CAPLEN, PcapWalker, pcap_record_starts
+from vxsum.capture import formats as pcapfmt
+from vxsum.capture.formats import MAX_CAPLEN, PcapWalker, pcap_record_starts
+from vxsum.capture.reader import CaptureReader
 
 SEC = 1_700_000_000
 

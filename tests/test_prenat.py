@@ -24,15 +24,19 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum import scenario
-from vxsum.classify import Label, Verdict, classify
-from vxsum.config import DEFAULT_CONFIG
-from vxsum.encap import ETH_HEADER, vxlan_encapsulate
 from vxsum.errors import CaptureError
-from vxsum.kcsum import IpSummed
-from vxsum.kversion import Kernel
-from vxsum.nat import Manip, nat_rewrite
-from vxsum.prenat import (
+from vxsum.frames.config import DEFAULT_CONFIG
+from vxsum.kernel import scenario
+from vxsum.kernel.csum import IpSummed
+from vxsum.kernel.encap import ETH_HEADER, vxlan_encapsulate
+from vxsum.kernel.nat import Manip, nat_rewrite
+from vxsum.kernel.repro import LINKTYPE_RAW, write_pcap
+from vxsum.kernel.scenario import Cluster, PacketTrace
+from vxsum.kernel.sender import packed, tcp_segment, udp_datagram
+from vxsum.kernel.skb import Skb, fill_pending
+from vxsum.kernel.versions import Kernel
+from vxsum.testing.strategies import clusters, seeds
+from vxsum.verdicts.prenat import (
     LINKTYPE_NFLOG,
     PreNatCapture,
     _fast,
@@ -40,11 +44,7 @@ from vxsum.prenat import (
     _outer,
     judge_with_before,
 )
-from vxsum.repro import LINKTYPE_RAW, write_pcap
-from vxsum.scenario import Cluster, PacketTrace
-from vxsum.sender import packed, tcp_segment, udp_datagram
-from vxsum.skb import Skb, fill_pending
-from vxsum.strategies import clusters, seeds
+from vxsum.verdicts.verdict import Label, Verdict, classify
 
 UDP_AT = 14 + 20  # outer UDP header of an IPv4-underlay frame
 CONFIRMED = "confirmed by the capture before NAT"
@@ -457,7 +457,7 @@ def test_the_fast_key_is_the_parsed_key(case: tuple[bytes, bytes, Label | None, 
         if fast is not None:
             assert fast[0] == slow
             assert fast[1:] == (
-                vxsum.conntrack.Tuple(
+                vxsum.kernel.conntrack.Tuple(
                     found[0].src, found[0].dst, found[1].src_port, found[1].dst_port
                 ),
                 found[1].checksum,
@@ -474,7 +474,7 @@ def test_the_fast_key_is_the_parsed_key(case: tuple[bytes, bytes, Label | None, 
 
 
 def _nflog_unavailable() -> str | None:
-    from vxsum.lab import lab_unavailable
+    from vxsum.lab.run import lab_unavailable
 
     reason = lab_unavailable()
     if reason is not None:
@@ -488,7 +488,7 @@ def _nflog_unavailable() -> str | None:
 def lab_captures(cfg: Any, workdir: Path) -> tuple[Path, Path]:
     """Run one lab cell with an NFLOG rule in node A's mangle POSTROUTING chain and capture
     there (before NAT) and on A's underlay (after NAT)."""
-    from vxsum.lab import _CLIENT, _SERVER, _build, _cmd, _Namespaces, _wait_for
+    from vxsum.lab.run import _CLIENT, _SERVER, _build, _cmd, _Namespaces, _wait_for
 
     before, after = workdir / "before.pcap", workdir / "after.pcap"
     with _Namespaces() as ns:
@@ -525,7 +525,7 @@ def test_real_kernel_nflog_capture_confirms(tmp_path: Path, outer_snat: bool) ->
     Pre-92035 rules masquerade the outer packet to a new port; or (post-92035) an extra SNAT
     moves it to a second address. Either way every harmful outer field must be confirmed.
     """
-    from vxsum.lab import LabConfig
+    from vxsum.lab.run import LabConfig
 
     assert shutil.which("tcpdump")
     cfg = LabConfig(

@@ -6,7 +6,7 @@ import pytest
 from reference import reference_udp_due
 
 import vxsum
-from vxsum.scenario import Cluster, KubeProxy, run
+from vxsum.kernel.scenario import Cluster, KubeProxy, run
 
 L4 = 14 + 20  # outer UDP header offset in an IPv4-underlay frame
 

@@ -8,7 +8,7 @@ reproduce exactly.
 from __future__ import annotations
 
 import vxsum
-from vxsum.signatures import lco_pending
+from vxsum.verdicts.signatures import lco_pending
 
 SRC, DST = "172.30.44.4", "172.30.17.0"
 # Offsets of the inner checksum field from the start of the outer UDP header:

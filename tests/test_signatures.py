@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from reference import reference_udp_due
 
 import vxsum
-from vxsum.encap import udp_flow_src_port
-from vxsum.scenario import Cluster, run
-from vxsum.signatures import (
+from vxsum.kernel.encap import udp_flow_src_port
+from vxsum.kernel.scenario import Cluster, run
+from vxsum.verdicts.signatures import (
     EPHEMERAL_PORTS,
     lco_pending,
     offload_seed,

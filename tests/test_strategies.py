@@ -1,7 +1,7 @@
 """The public strategies: round trips, promised labels, NAT cases, from_type, shrinking.
 
-Issue 7's frame part: whatever :mod:`vxsum.strategies` draws must build, parse back to
-itself, and (for the checksum states) get from :func:`vxsum.classify.classify` exactly
+Issue 7's frame part: whatever :mod:`vxsum.testing.strategies` draws must build, parse back to
+itself, and (for the checksum states) get from :func:`vxsum.verdicts.verdict.classify` exactly
 the label the strategy promises for every field.
 """
 
@@ -16,12 +16,10 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.build import EthernetSpec, IPv4Spec, Spec, TCPSpec, UDPSpec, build, spec_of
-from vxsum.classify import Label, classify
-from vxsum.ip import IPv6Fragment, IPv6Options, IPv6Routing
-from vxsum.kcsum import IpSummed
-from vxsum.signatures import zero_mangled
-from vxsum.strategies import (
+from vxsum.frames.builder import EthernetSpec, IPv4Spec, Spec, TCPSpec, UDPSpec, build, spec_of
+from vxsum.frames.ip import IPv6Fragment, IPv6Options, IPv6Routing
+from vxsum.kernel.csum import IpSummed
+from vxsum.testing.strategies import (
     LABELLED,
     LabelledFrame,
     NatCase,
@@ -33,6 +31,8 @@ from vxsum.strategies import (
     layer_stacks,
     nat_cases,
 )
+from vxsum.verdicts.signatures import zero_mangled
+from vxsum.verdicts.verdict import Label, classify
 
 SPEC_CLASSES = [
     vxsum.EthernetSpec,
@@ -189,7 +189,7 @@ def test_nat_cases(case: NatCase) -> None:
 
 def test_entry_point_is_installed() -> None:
     hooks = {ep.value for ep in entry_points(group="hypothesis")}
-    assert "vxsum.strategies:_hypothesis_setup_hook" in hooks
+    assert "vxsum.testing.hook:setup" in hooks
 
 
 @pytest.mark.parametrize("cls", SPEC_CLASSES + LAYER_CLASSES, ids=lambda c: c.__name__)

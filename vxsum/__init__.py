@@ -2,44 +2,65 @@
 
 The public API lives here; submodules are implementation detail unless documented.
 
-* checksum core (:mod:`vxsum.checksum`): :func:`checksum`, :func:`ones_sum`,
+* checksum core (:mod:`vxsum.core.checksum`): :func:`checksum`, :func:`ones_sum`,
   :func:`verify`, pseudo-header sums and RFC 1624 incremental updates;
-* batch core (:mod:`vxsum.batch`): :func:`checksums` and :func:`ones_sums` for many
+* batch core (:mod:`vxsum.core.batch`): :func:`checksums` and :func:`ones_sums` for many
   packets at once;
-* frames (:mod:`vxsum.parse`): :func:`parse` turns one captured frame into a
-  :class:`Frame` of headers (:mod:`vxsum.layers`, :mod:`vxsum.ip`,
-  :mod:`vxsum.transport`, :mod:`vxsum.tunnels`; the common ones re-exported here)
+* frames (:mod:`vxsum.frames.frame`): :func:`parse` turns one captured frame into a
+  :class:`Frame` of headers (:mod:`vxsum.frames.link`, :mod:`vxsum.frames.ip`,
+  :mod:`vxsum.frames.transport`, :mod:`vxsum.frames.tunnels`; the common ones re-exported here)
   and :class:`ChecksumField` records, configured by :class:`ParseConfig`;
-* building (:mod:`vxsum.build`): :func:`build` writes a frame from layer
+* building (:mod:`vxsum.frames.builder`): :func:`build` writes a frame from layer
   specifications (:class:`IPv4Spec`, :class:`UDPSpec`, ...) with a :class:`Checksum`
   mode per field, and :func:`spec_of` turns a parsed header back into one;
 * the classifier: :func:`classify` gives each checksum field of a frame a
   :class:`Verdict` (a :class:`Label`, harmless or not, evidence);
   :func:`classify_stream` adds flow evidence, optional :class:`Conntrack` context and a
   :class:`Diagnosis` of the capture;
-* captures (:mod:`vxsum.capture`): :class:`CaptureReader`, :func:`read_batches` and
+* captures (:mod:`vxsum.capture.reader`): :class:`CaptureReader`, :func:`read_batches` and
   :func:`iter_records` for pcap and pcapng, plain or gzip-compressed;
-* whole captures (:mod:`vxsum.analysis`, what ``vxsum analyze`` runs):
+* whole captures (:mod:`vxsum.report.analyze`, what ``vxsum analyze`` runs):
   :func:`analyze_file` gives a :class:`FileReport` and hands rows to a sink;
   :class:`Summary` adds reports up; :class:`PreNatCapture` is a capture taken before
   NAT, used as context;
-* the kernel model: :class:`Kernel` versions, :func:`nat_rewrite` (:mod:`vxsum.nat`),
-  the primitives in :mod:`vxsum.kcsum`, VXLAN in :mod:`vxsum.encap`, and whole
-  scenarios (:class:`Cluster`, :func:`vxsum.scenario.run`); the real-kernel lab in
-  :mod:`vxsum.lab`; hypothesis strategies in :mod:`vxsum.strategies`.
+* the kernel model: :class:`Kernel` versions, :func:`nat_rewrite` (:mod:`vxsum.kernel.nat`),
+  the primitives in :mod:`vxsum.kernel.csum`, VXLAN in :mod:`vxsum.kernel.encap`, and whole
+  scenarios (:class:`Cluster`, :func:`vxsum.kernel.scenario.run`); the real-kernel lab in
+  :mod:`vxsum.lab.run`; hypothesis strategies in :mod:`vxsum.testing.strategies`.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .analysis import FileReport, Summary, analyze_file
-    from .batch import checksums, ones_sums
-    from .build import (
+    from .capture.reader import (
+        CaptureBatch,
+        CaptureReader,
+        CaptureRecord,
+        iter_records,
+        read_batches,
+    )
+    from .core.batch import checksums, ones_sums
+    from .core.checksum import (
+        Address,
+        Buffer,
+        checksum,
+        fold,
+        ones_add,
+        ones_sum,
+        pseudo_header_sum,
+        pseudo_header_sum_v4,
+        pseudo_header_sum_v6,
+        update16,
+        update32,
+        update128,
+        update_span,
+        verify,
+    )
+    from .errors import CaptureError, ParseError, VxsumError
+    from .frames.builder import (
         Checksum,
         ChecksumMode,
         EthernetSpec,
@@ -59,127 +80,107 @@ if TYPE_CHECKING:
         build,
         spec_of,
     )
-    from .capture import CaptureBatch, CaptureReader, CaptureRecord, iter_records, read_batches
-    from .checksum import (
-        Address,
-        Buffer,
-        checksum,
-        fold,
-        ones_add,
-        ones_sum,
-        pseudo_header_sum,
-        pseudo_header_sum_v4,
-        pseudo_header_sum_v6,
-        update16,
-        update32,
-        update128,
-        update_span,
-        verify,
-    )
-    from .classify import Label, Verdict, classify
-    from .config import ParseConfig
-    from .conntrack import Conntrack
-    from .diagnose import Diagnosis, classify_stream
-    from .errors import CaptureError, ParseError, VxsumError
-    from .fields import ChecksumField, Reason, Status
-    from .ip import IPv4, IPv6
-    from .kcsum import IpSummed
-    from .kversion import Kernel
-    from .layers import Ethernet, Layer, Truncated, Vlan
-    from .nat import Manip, nat_rewrite
-    from .parse import LINKTYPES, Frame, parse
-    from .prenat import PreNatCapture
-    from .scenario import Cluster, KubeProxy
-    from .transport import ICMP, IGMP, TCP, UDP, ICMPv6, UDPLite
-    from .tunnels import Geneve, GeneveOption, Vxlan
+    from .frames.config import ParseConfig
+    from .frames.fields import ChecksumField, Reason, Status
+    from .frames.frame import LINKTYPES, Frame, parse
+    from .frames.ip import IPv4, IPv6
+    from .frames.link import Ethernet, Layer, Truncated, Vlan
+    from .frames.transport import ICMP, IGMP, TCP, UDP, ICMPv6, UDPLite
+    from .frames.tunnels import Geneve, GeneveOption, Vxlan
+    from .kernel.conntrack import Conntrack
+    from .kernel.csum import IpSummed
+    from .kernel.nat import Manip, nat_rewrite
+    from .kernel.scenario import Cluster, KubeProxy
+    from .kernel.versions import Kernel
+    from .report.analyze import FileReport, Summary, analyze_file
+    from .verdicts.prenat import PreNatCapture
+    from .verdicts.stream import Diagnosis, classify_stream
+    from .verdicts.verdict import Label, Verdict, classify
 
 # Names are imported on first use (PEP 562), so that ``vxsum analyze`` does not pay for
 # the builder, the kernel model and the strategies it does not use.
 _SOURCES = {
-    "FileReport": "analysis",
-    "Summary": "analysis",
-    "analyze_file": "analysis",
-    "PreNatCapture": "prenat",
-    "Address": "checksum",
-    "Buffer": "checksum",
-    "CaptureBatch": "capture",
+    "FileReport": "report.analyze",
+    "Summary": "report.analyze",
+    "analyze_file": "report.analyze",
+    "PreNatCapture": "verdicts.prenat",
+    "Address": "core.checksum",
+    "Buffer": "core.checksum",
+    "CaptureBatch": "capture.reader",
     "CaptureError": "errors",
-    "CaptureReader": "capture",
-    "CaptureRecord": "capture",
-    "Checksum": "build",
-    "ChecksumField": "fields",
-    "ChecksumMode": "build",
-    "Cluster": "scenario",
-    "Conntrack": "conntrack",
-    "Diagnosis": "diagnose",
-    "Ethernet": "layers",
-    "EthernetSpec": "build",
-    "Frame": "parse",
-    "Geneve": "tunnels",
-    "GeneveOption": "tunnels",
-    "GeneveSpec": "build",
-    "ICMP": "transport",
-    "ICMPSpec": "build",
-    "ICMPv6": "transport",
-    "ICMPv6Spec": "build",
-    "IGMP": "transport",
-    "IPv4": "ip",
-    "IPv4Spec": "build",
-    "IPv6": "ip",
-    "IPv6FragmentSpec": "build",
-    "IPv6OptionsSpec": "build",
-    "IPv6RoutingSpec": "build",
-    "IPv6Spec": "build",
-    "IpSummed": "kcsum",
-    "Kernel": "kversion",
-    "KubeProxy": "scenario",
-    "LINKTYPES": "parse",
-    "Label": "classify",
-    "Layer": "layers",
-    "Manip": "nat",
-    "ParseConfig": "config",
+    "CaptureReader": "capture.reader",
+    "CaptureRecord": "capture.reader",
+    "Checksum": "frames.builder",
+    "ChecksumField": "frames.fields",
+    "ChecksumMode": "frames.builder",
+    "Cluster": "kernel.scenario",
+    "Conntrack": "kernel.conntrack",
+    "Diagnosis": "verdicts.stream",
+    "Ethernet": "frames.link",
+    "EthernetSpec": "frames.builder",
+    "Frame": "frames.frame",
+    "Geneve": "frames.tunnels",
+    "GeneveOption": "frames.tunnels",
+    "GeneveSpec": "frames.builder",
+    "ICMP": "frames.transport",
+    "ICMPSpec": "frames.builder",
+    "ICMPv6": "frames.transport",
+    "ICMPv6Spec": "frames.builder",
+    "IGMP": "frames.transport",
+    "IPv4": "frames.ip",
+    "IPv4Spec": "frames.builder",
+    "IPv6": "frames.ip",
+    "IPv6FragmentSpec": "frames.builder",
+    "IPv6OptionsSpec": "frames.builder",
+    "IPv6RoutingSpec": "frames.builder",
+    "IPv6Spec": "frames.builder",
+    "IpSummed": "kernel.csum",
+    "Kernel": "kernel.versions",
+    "KubeProxy": "kernel.scenario",
+    "LINKTYPES": "frames.frame",
+    "Label": "verdicts.verdict",
+    "Layer": "frames.link",
+    "Manip": "kernel.nat",
+    "ParseConfig": "frames.config",
     "ParseError": "errors",
-    "Reason": "fields",
-    "Spec": "build",
-    "Status": "fields",
-    "TCP": "transport",
-    "TCPSpec": "build",
-    "Truncated": "layers",
-    "UDP": "transport",
-    "UDPLite": "transport",
-    "UDPSpec": "build",
-    "Verdict": "classify",
-    "Vlan": "layers",
-    "VlanSpec": "build",
-    "Vxlan": "tunnels",
-    "VxlanSpec": "build",
+    "Reason": "frames.fields",
+    "Spec": "frames.builder",
+    "Status": "frames.fields",
+    "TCP": "frames.transport",
+    "TCPSpec": "frames.builder",
+    "Truncated": "frames.link",
+    "UDP": "frames.transport",
+    "UDPLite": "frames.transport",
+    "UDPSpec": "frames.builder",
+    "Verdict": "verdicts.verdict",
+    "Vlan": "frames.link",
+    "VlanSpec": "frames.builder",
+    "Vxlan": "frames.tunnels",
+    "VxlanSpec": "frames.builder",
     "VxsumError": "errors",
-    "build": "build",
-    "checksum": "checksum",
-    "checksums": "batch",
-    "classify": "classify",
-    "classify_stream": "diagnose",
-    "fold": "checksum",
-    "iter_records": "capture",
-    "nat_rewrite": "nat",
-    "ones_add": "checksum",
-    "ones_sum": "checksum",
-    "ones_sums": "batch",
-    "parse": "parse",
-    "pseudo_header_sum": "checksum",
-    "pseudo_header_sum_v4": "checksum",
-    "pseudo_header_sum_v6": "checksum",
-    "read_batches": "capture",
-    "spec_of": "build",
-    "update128": "checksum",
-    "update16": "checksum",
-    "update32": "checksum",
-    "update_span": "checksum",
-    "verify": "checksum",
+    "build": "frames.builder",
+    "checksum": "core.checksum",
+    "checksums": "core.batch",
+    "classify": "verdicts.verdict",
+    "classify_stream": "verdicts.stream",
+    "fold": "core.checksum",
+    "iter_records": "capture.reader",
+    "nat_rewrite": "kernel.nat",
+    "ones_add": "core.checksum",
+    "ones_sum": "core.checksum",
+    "ones_sums": "core.batch",
+    "parse": "frames.frame",
+    "pseudo_header_sum": "core.checksum",
+    "pseudo_header_sum_v4": "core.checksum",
+    "pseudo_header_sum_v6": "core.checksum",
+    "read_batches": "capture.reader",
+    "spec_of": "frames.builder",
+    "update128": "core.checksum",
+    "update16": "core.checksum",
+    "update32": "core.checksum",
+    "update_span": "core.checksum",
+    "verify": "core.checksum",
 }
-# Functions named like their module: the import system sets the package attribute to
-# the submodule when it is first imported, which must not hide the function.
-_SHADOWED = frozenset(name for name, module in _SOURCES.items() if name == module)
 
 
 def __getattr__(name: str) -> Any:
@@ -194,15 +195,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SOURCES))
 
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return  # the submodule stays in sys.modules; vxsum.<name> is the function
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 __version__ = "0.1.0.dev0"
 

@@ -1,0 +1,5 @@
+"""The ``vxsum`` command."""
+
+from .main import main
+
+__all__ = ["main"]

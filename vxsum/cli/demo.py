@@ -1,0 +1,69 @@
+"""``vxsum demo`` (``make demo``): ``vxsum analyze`` on captures shipped with the package.
+
+The captures in ``vxsum/data`` were written by ``vxsum repro`` (the kernel model; the
+arguments are in :data:`CAPTURES`, and a test checks that repro still writes the same
+bytes): the seed bug's two failure modes beside a harmless sender-side capture.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.resources import as_file, files
+
+from ..capture.reader import iter_records
+from ..verdicts.verdict import Label, classify
+from .main import main as cli_main
+
+__all__ = ["CAPTURES", "main"]
+
+CAPTURES = [
+    (
+        "flannel-5.4.40-noudpcsum-wire.pcap",
+        "Kernel 5.4.40 (before the NAT fix), kube-proxy 1.18.5, flannel.1 noudpcsum; "
+        "TCP connect to a service, as it arrives at the other node",
+        ["--kernel", "5.4.40", "--kube-proxy", "1.18.5", "--udpcsum", "off", "--txrehash", "off"],
+    ),
+    (
+        "flannel-6.18-udpcsum-wire.pcap",
+        "Kernel 6.18 (fixed), kube-proxy 1.18.5, udpcsum on (today's default), NIC offload off",
+        ["--kernel", "6.18", "--kube-proxy", "1.18.5", "--udpcsum", "on", "--underlay-tx", "off"],
+    ),
+    (
+        "flannel-6.18-pr92035-sender.pcap",
+        "Kernel 6.18, kube-proxy 1.18.6 (PR 92035); tcpdump on the sender, before the NIC",
+        [
+            "--kernel",
+            "6.18",
+            "--kube-proxy",
+            "1.18.6",
+            "--udpcsum",
+            "on",
+            "--tap",
+            "sender",
+            "--attempts",
+            "1",
+        ],
+    ),
+]
+
+
+def main() -> None:
+    data = files("vxsum") / "data"
+    for name, title, _ in CAPTURES:
+        print(f"\n=== {title}\n$ vxsum analyze {name}")
+        with as_file(data / name) as path:
+            sys.stdout.flush()
+            cli_main(["analyze", str(path)])
+            first = bytes(next(iter_records(path)).data)
+        print("first frame, field by field:")
+        for v in classify(first):
+            due = "-" if v.expected is None else f"0x{v.expected:04x}"
+            extra = "" if v.verdict in (Label.GOOD, Label.NO_CHECKSUM) else f": {v.detail}"
+            print(
+                f"  depth {v.depth} {v.layer:<5} 0x{v.value:04x} (should be {due}) "
+                f"{v.verdict}{extra}"
+            )
+
+
+if __name__ == "__main__":
+    main()

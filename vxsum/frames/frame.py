@@ -1,0 +1,116 @@
+"""The frame parser: link type -> headers -> checksum-field records.
+
+``parse(data, linktype)`` walks one captured frame and returns a :class:`Frame`
+holding the headers (zero-copy: each keeps its offset and length in ``data``), one
+:class:`~vxsum.frames.fields.ChecksumField` per checksum field, and the unparsed rest.
+
+Truncation policy. A link header that does not fit raises
+:class:`~vxsum.errors.ParseError` (there is no frame to speak of). Past it, a header
+cut short ends the walk like tcpdump's ``[|tcp]``: the frame keeps the headers that
+fit, a :class:`~vxsum.frames.link.Truncated` marker, and ``Frame.error`` holds the
+:class:`ParseError`; a checksum field that was captured is still reported,
+``unverifiable``. A bad field value (IPv4 header length below 20, say) ends the
+walk the same way. ``ParseConfig(strict=True)`` raises these instead, except inside
+an ICMP error, whose quote is short by design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.checksum import Buffer, byte_view
+from ..errors import ParseError
+from .config import DEFAULT_CONFIG, ParseConfig
+from .fields import ChecksumField
+from .link import Layer
+from .walk import Walker
+
+__all__ = [
+    "LINKTYPES",
+    "LINKTYPE_ETHERNET",
+    "LINKTYPE_LINUX_SLL",
+    "LINKTYPE_LINUX_SLL2",
+    "LINKTYPE_NULL",
+    "LINKTYPE_RAW",
+    "Frame",
+    "ParseConfig",
+    "parse",
+]
+
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+LINKTYPES = frozenset({0, 1, 12, 14, 101, 113, 276})
+"""Supported link types; 12 and 14 are raw IP under their old DLT numbers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One parsed frame."""
+
+    data: memoryview
+    """The captured bytes (the buffer every offset refers to)."""
+    linktype: int
+    layers: tuple[Layer, ...]
+    checksums: tuple[ChecksumField, ...]
+    remainder_offset: int
+    """Where the unparsed rest starts: payload, or bytes after a header the walk stopped at."""
+    wire_length: int
+    """Length on the wire; larger than ``captured_length`` when the snap length cut the frame."""
+    error: ParseError | None = field(default=None)
+    """Why the walk stopped early (a cut or malformed header), if it did."""
+
+    @property
+    def captured_length(self) -> int:
+        return len(self.data)
+
+    @property
+    def truncated(self) -> bool:
+        """True if the capture's snap length cut this frame."""
+        return self.captured_length < self.wire_length
+
+    @property
+    def remainder(self) -> memoryview:
+        """The bytes after the last parsed header (zero-copy)."""
+        return self.data[self.remainder_offset :]
+
+
+def parse(
+    data: Buffer,
+    linktype: int = LINKTYPE_ETHERNET,
+    *,
+    wire_length: int | None = None,
+    config: ParseConfig | None = None,
+) -> Frame:
+    """Parse one captured frame of the given pcap link type.
+
+    ``wire_length`` is the original length from the capture record (default: the
+    captured length); it tells a snap-length cut from a lying length field.
+    Raises :class:`ParseError` for an unsupported link type or a link header that
+    does not fit, and (with ``config.strict``) for any cut or malformed header.
+
+    >>> frame = parse(bytes.fromhex(
+    ...     "4500001e00010000401166cc0a0000010a000002" "04d20035000a1234" "6869"), LINKTYPE_RAW)
+    >>> [type(layer).__name__ for layer in frame.layers]
+    ['IPv4', 'UDP']
+    >>> [(c.layer, str(c.status), hex(c.stored), hex(c.expected or 0)) for c in frame.checksums]
+    [('ipv4', 'good', '0x66cc', '0x66cc'), ('udp', 'bad', '0x1234', '0x7e67')]
+    """
+    buf = byte_view(data)
+    if wire_length is None or wire_length < len(buf):
+        wire_length = len(buf)
+    if linktype not in LINKTYPES:
+        raise ParseError("link", 0, f"unsupported link type {linktype}")
+    walker = Walker(buf, wire_length, config or DEFAULT_CONFIG)
+    walker.link(linktype)
+    return Frame(
+        data=buf,
+        linktype=linktype,
+        layers=tuple(walker.layers),
+        checksums=tuple(walker.fields),
+        remainder_offset=walker.rest,
+        wire_length=wire_length,
+        error=walker.error,
+    )

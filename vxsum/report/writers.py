@@ -1,0 +1,316 @@
+"""Writing analyze rows as jsonl, csv or parquet: the same columns in each format.
+
+The jsonl contract: one object per checksum field with the keys ``file``, ``frame``
+(1-based), ``depth``, ``layer``, ``value``, ``expected`` (null when unverifiable),
+``verdict``, ``harmless``, ``detail``, and ``"quoted": true`` for fields quoted inside
+an ICMP error. csv has the same columns plus ``quoted`` (true/false); parquet the same,
+typed, through the optional pyarrow extra (``pip install 'vxsum[parquet]'``).
+
+Each writer is a :data:`vxsum.report.analyze.RowSink`: it takes a file's rows as the
+structured array :data:`vxsum.report.rows.ROW` and formats them column by column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import queue
+import threading
+from collections.abc import Sequence
+from typing import IO, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..frames.layouts import LABELS, LAYERS
+from ..verdicts import text as evidence
+from ..verdicts.labels import Label
+from .rows import COLUMNS, harmless
+
+__all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
+
+FORMATS = ("text", "jsonl", "csv", "parquet")
+_LABEL_NAMES = [str(label) for label in LABELS]
+_PLAIN = np.array([label in (Label.GOOD, Label.NO_CHECKSUM) for label in LABELS])
+
+
+class RowWriter(Protocol):
+    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _columns(
+    rows: npt.NDArray[np.void], details: list[str]
+) -> tuple[list[int], ...] | tuple[list[Any], ...]:
+    """The row values as Python lists, in contract order (file and quoted apart)."""
+    expected = rows["expected"].astype(object)
+    expected[rows["expected"] < 0] = None
+    return (
+        rows["frame"].tolist(),
+        rows["depth"].tolist(),
+        [LAYERS[c] for c in rows["layer"].tolist()],
+        rows["value"].tolist(),
+        expected.tolist(),
+        [_LABEL_NAMES[c] for c in rows["label"].tolist()],
+        harmless(rows["label"]).tolist(),
+        details,
+        rows["quoted"].tolist(),
+    )
+
+
+class JsonlWriter:
+    """One JSON object per line, exactly as ``json.dumps`` writes it.
+
+    Rows whose text follows from their codes (``good`` and ``no-checksum`` fields, most
+    of an ``--all-fields`` listing) are grouped by their fixed parts, and each group is
+    formatted with one ``%`` template; the others one by one. Writes bytes (the text is
+    ASCII-safe JSON) to ``out``, a binary stream.
+    """
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self._strings: dict[str, str] = {}
+        self._writer = _Background(out)
+
+    def _json(self, text: str) -> str:
+        found = self._strings.get(text)
+        if found is None:
+            if len(self._strings) > 4096:
+                self._strings.clear()
+            found = self._strings[text] = json.dumps(text)
+        return found
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
+        head = '{"file": ' + json.dumps(path) + ', "frame": '
+        plain = _PLAIN[rows["label"]] & (rows["text"] < 0) & ~rows["quoted"]
+        plain &= rows["expected"] >= 0
+        other = np.flatnonzero(~plain)
+        if len(other) == len(rows):
+            self._writer.write("".join(self._one_by_one(head, rows, details, other)).encode())
+            return
+        # Good and no-checksum rows: one template per (layer, depth, label), numbers
+        # written by numpy (_format_numbers); the rest in between, one by one.
+        sel = np.flatnonzero(plain)
+        key = (rows["layer"].astype(np.int64) * 256 + rows["depth"]) * 256 + rows["label"]
+        kinds = np.unique(key[sel])
+        templates = []
+        for k in kinds.tolist():
+            layer, depth, label = LAYERS[k >> 16], (k >> 8) & 0xFF, LABELS[k & 0xFF]
+            detail = self._json(evidence.NO_CHECKSUM if label == Label.NO_CHECKSUM else "")
+            templates.append(
+                (
+                    head.encode(),
+                    f', "depth": {depth}, "layer": "{layer}", "value": '.encode(),
+                    b', "expected": ',
+                    f', "verdict": "{label}", "harmless": true, "detail": {detail}}}\n'.encode(),
+                )
+            )
+        numbers = [rows[name][sel].astype(np.int64) for name in ("frame", "value", "expected")]
+        blob, lengths = _format_numbers(templates, np.searchsorted(kinds, key[sel]), numbers)
+        if not len(other):
+            self._writer.write(blob)
+            return
+        texts = self._one_by_one(head, rows, details, other)
+        ends = np.concatenate([[0], np.cumsum(lengths)])
+        cuts = ends[np.searchsorted(sel, other)].tolist()  # plain bytes before each other row
+        pieces, last = [], 0
+        for cut, text in zip(cuts, texts, strict=True):
+            pieces += [blob[last:cut], text.encode()]
+            last = cut
+        pieces.append(blob[last:])
+        self._writer.write(b"".join(pieces))
+
+    def _one_by_one(
+        self,
+        head: str,
+        rows: npt.NDArray[np.void],
+        details: list[str],
+        which: npt.NDArray[np.intp],
+    ) -> list[str]:
+        """The lines of rows ``which``, formatted one by one."""
+        js = self._json
+        tails = ("}\n", ', "quoted": true}\n')
+        cols = _columns(rows[which], [details[i] for i in which.tolist()])
+        lines = [
+            f'{head}{frame}, "depth": {depth}, "layer": "{layer}", "value": {value}, '
+            f'"expected": {"null" if exp is None else exp}, "verdict": "{verdict}", '
+            f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}'
+            f"{tails[quoted]}"
+            for frame, depth, layer, value, exp, verdict, ok, detail, quoted in zip(
+                *cols, strict=True
+            )
+        ]
+        return lines
+
+    def close(self) -> None:
+        self._writer.close()
+        self.out.flush()
+
+
+def _format_numbers(
+    templates: Sequence[tuple[bytes, ...]],
+    kind: npt.NDArray[np.intp],
+    numbers: list[npt.NDArray[np.int64]],
+) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Lines ``t[0] n0 t[1] n1 ... t[k]`` (t = ``templates[kind[i]]``, n the decimal
+    ``numbers[j][i] >= 0``), formatted with numpy; returns them joined, and their lengths.
+
+    Each line is laid out in a fixed-width row of a byte matrix, digits right-aligned in
+    their fields and every unused byte 0; dropping the zero bytes (JSON text has none)
+    leaves the lines, in order.
+    """
+    n = len(kind)
+    widths = [max(1, len(str(int(x.max())))) if len(x) else 1 for x in numbers]
+    part = [max(len(t[j]) for t in templates) for j in range(len(numbers) + 1)]
+    starts = np.cumsum([0] + [p + w for p, w in zip(part, [*widths, 0], strict=True)])
+    table = np.zeros((len(templates), int(starts[-1])), dtype=np.uint8)  # the fixed bytes
+    for g, template in enumerate(templates):
+        for j, text in enumerate(template):
+            table[g, starts[j] : starts[j] + len(text)] = np.frombuffer(text, dtype=np.uint8)
+    matrix = table[kind]
+    lengths = np.array([sum(map(len, t)) for t in templates], dtype=np.int64)[kind]
+    for j, x in enumerate(numbers):
+        x = x.astype(np.uint32 if int(x.max(initial=0)) < 1 << 32 else np.uint64)
+        ten = x.dtype.type(10)
+        last = int(starts[j]) + part[j] + widths[j] - 1
+        for k in range(widths[j]):  # digits from the right; 0 before the first
+            q = x // ten
+            digit = (x - q * ten).astype(np.uint8) + np.uint8(48)
+            shown = np.ones(n, dtype=bool) if k == 0 else x > 0
+            matrix[:, last - k] = digit * shown
+            lengths += shown
+            x = q
+    return matrix[matrix != 0].tobytes(), lengths
+
+
+class _Background:
+    """Writes blocks of bytes in a thread, so that formatting the next rows overlaps the
+    write (which releases the GIL); errors are raised by the next call."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.out.write(block)
+                except BaseException as err:  # raised in the caller's thread
+                    self.error = err
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def write(self, block: bytes) -> None:
+        self._check()
+        self.queue.put(block)
+
+    def close(self) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        self._check()
+
+
+class CsvWriter:
+    """The contract's columns plus ``quoted``, one header line."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.csv = csv.writer(out)
+        self.csv.writerow([*COLUMNS, "quoted"])
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
+        frame, depth, layer, value, exp, verdict, ok, detail, quoted = _columns(rows, details)
+        self.csv.writerows(
+            zip(
+                [path] * len(rows),
+                frame,
+                depth,
+                layer,
+                value,
+                ["" if e is None else e for e in exp],
+                verdict,
+                ok,
+                detail,
+                quoted,
+                strict=True,
+            )
+        )
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+class ParquetWriter:
+    """The same columns as a typed parquet file (needs pyarrow: the ``parquet`` extra)."""
+
+    def __init__(self, target: str) -> None:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as err:
+            raise ImportError(
+                "--format parquet needs pyarrow: pip install 'vxsum[parquet]'"
+            ) from err
+        self.pa = pa
+        self.schema = pa.schema(
+            [
+                ("file", pa.string()),
+                ("frame", pa.int64()),
+                ("depth", pa.int8()),
+                ("layer", pa.string()),
+                ("value", pa.int32()),
+                ("expected", pa.int32()),
+                ("verdict", pa.string()),
+                ("harmless", pa.bool_()),
+                ("detail", pa.string()),
+                ("quoted", pa.bool_()),
+            ]
+        )
+        self.writer = pq.ParquetWriter(target, self.schema)
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
+        pa = self.pa
+        n = len(rows)
+        exp = rows["expected"].astype(np.int32)
+        table = pa.table(
+            {
+                "file": pa.array([path] * n, pa.string()).dictionary_encode().cast(pa.string()),
+                "frame": rows["frame"].astype(np.int64),
+                "depth": rows["depth"].astype(np.int8),
+                "layer": [LAYERS[c] for c in rows["layer"].tolist()],
+                "value": rows["value"].astype(np.int32),
+                "expected": pa.array(exp, mask=exp < 0),
+                "verdict": [_LABEL_NAMES[c] for c in rows["label"].tolist()],
+                "harmless": harmless(rows["label"]),
+                "detail": details,
+                "quoted": rows["quoted"],
+            },
+            schema=self.schema,
+        )
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def open_writer(fmt: str, out: IO[str] | None, target: str | None) -> RowWriter | None:
+    """The writer for ``fmt`` (None for text, which shows the summary only); jsonl
+    writes to ``out``'s binary buffer."""
+    if fmt == "jsonl" and out is not None:
+        out.flush()
+        return JsonlWriter(out.buffer)  # type: ignore[attr-defined]
+    if fmt == "csv" and out is not None:
+        return CsvWriter(out)
+    if fmt == "parquet":
+        if target is None:
+            raise ValueError("--format parquet needs -o FILE")
+        return ParquetWriter(target)
+    return None
