@@ -25,7 +25,8 @@ import numpy.typing as npt
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from vxsum.capture.formats import PcapngWalker, _NgTuning, pcap_record_starts
+from vxsum.capture.pcap import pcap_record_starts
+from vxsum.capture.pcapng import PcapngWalker, _NgTuning
 from vxsum.capture.reader import DEFAULT_BLOCK_SIZE, CaptureReader, read_batches
 
 PACKETS = int(os.environ.get("VXSUM_BENCH_PACKETS", "1000000"))

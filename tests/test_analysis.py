@@ -15,14 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.cli.main import _TAPS, main
-from vxsum.kernel.repro import TAPS, write_pcap
+from vxsum.capture import write_pcap
+from vxsum.cli import main
+from vxsum.cli.repro import TAPS as _TAPS
+from vxsum.kernel.repro import TAPS
 from vxsum.kernel.scenario import Cluster, run
-from vxsum.report.analyze import FileReport, Summary, analyze_file
-from vxsum.report.rows import ROW
+from vxsum.report.analysis import FileReport, Summary, analyze_file
 from vxsum.report.writers import CsvWriter, JsonlWriter
+from vxsum.verdicts import ROW, Evidence, classify_stream
 from vxsum.verdicts import text as evidence
-from vxsum.verdicts.stream import classify_stream
 
 CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
 
@@ -115,10 +116,11 @@ def test_jsonl_writer_matches_json_dumps() -> None:
     rows["expected"] = [-1, 0xFFFF, 7, 9, 0]
     rows["quoted"] = [False, True, False, False, False]
     rows["label"] = [8, 0, 9, 0, 1]  # unverifiable, good, corrupt, good, no-checksum
-    rows["text"] = -1
+    rows["evidence"] = [Evidence.UNVERIFIABLE, 0, Evidence.UNEXPLAINED, 0, Evidence.NO_CHECKSUM]
+    rows["reason"] = [1, 0, 0, 0, 0]  # snaplen
     buf = io.BytesIO()
     writer = JsonlWriter(buf)
-    writer('a "b".pcap', rows, ["", 'x "y" \\ z', "é", "", evidence.NO_CHECKSUM])
+    writer('a "b\\é".pcap', rows)
     writer.close()
     lines = buf.getvalue().decode().splitlines()
     parsed = [json.loads(line) for line in lines]
@@ -126,6 +128,8 @@ def test_jsonl_writer_matches_json_dumps() -> None:
     assert [p["expected"] for p in parsed] == [None, 0xFFFF, 7, 9, 0]
     assert parsed[1]["quoted"] is True and "quoted" not in parsed[0]
     assert parsed[4]["detail"] == evidence.NO_CHECKSUM and parsed[3]["detail"] == ""
+    assert parsed[0]["detail"] == "cannot be checked from this capture: snaplen"
+    assert parsed[2]["detail"] == evidence.CORRUPT and parsed[0]["file"] == 'a "b\\é".pcap'
     assert all(line == json.dumps(p) for line, p in zip(lines, parsed, strict=True))
 
 
@@ -134,7 +138,7 @@ def test_csv_writer_columns() -> None:
     rows["expected"] = [-1, 5]
     buf = io.StringIO()
     writer = CsvWriter(buf)
-    writer("f.pcap", rows, ["", "d"])
+    writer("f.pcap", rows)
     table = list(csv.reader(io.StringIO(buf.getvalue())))
     assert table[0] == [*CONTRACT, "quoted"]
     assert table[1][5] == "" and table[2][5] == "5"
@@ -209,7 +213,7 @@ def test_progress_bar_and_tables_on_a_terminal(mixed: Path) -> None:
     """On a terminal: a rich progress bar that reaches the file's size, and tables."""
     from rich.console import Console
 
-    from vxsum.cli.main import _Progress, _write_summary
+    from vxsum.cli.analyze import _Progress, _write_summary
 
     screen = io.StringIO()
     progress = _Progress.start([str(mixed)], Console(file=screen, force_terminal=True))

@@ -127,9 +127,9 @@ def test_dpkt_reads_the_same_fields(specs: list[Spec | bytes]) -> None:
     assert [t.id for t in getattr(eth, "vlan_tags", [])] == [t.vid for t in tags]
     ip = eth.data
     frame = vxsum.parse(data)
-    ip_layer = next(x for x in frame.layers if isinstance(x, vxsum.IPv4 | vxsum.IPv6))
+    ip_layer = next(x for x in frame.layers if isinstance(x, vxsum.frames.IPv4 | vxsum.frames.IPv6))
     assert (ip.src, ip.dst) == (ip_layer.src, ip_layer.dst)
-    if isinstance(ip_layer, vxsum.IPv4):
+    if isinstance(ip_layer, vxsum.frames.IPv4):
         assert (ip.len, ip.ttl, ip.id, ip.sum) == (
             ip_layer.total_length,
             ip_layer.ttl,
@@ -143,17 +143,17 @@ def test_dpkt_reads_the_same_fields(specs: list[Spec | bytes]) -> None:
             ip_layer.flow_label,
         )
     upper = ip.data
-    transports = vxsum.UDP | vxsum.TCP | vxsum.ICMP | vxsum.ICMPv6
+    transports = vxsum.frames.UDP | vxsum.frames.TCP | vxsum.frames.ICMP | vxsum.frames.ICMPv6
     l4 = next(x for x in frame.layers if isinstance(x, transports))
     assert upper.sum == l4.checksum
-    if isinstance(l4, vxsum.UDP):
+    if isinstance(l4, vxsum.frames.UDP):
         assert (upper.sport, upper.dport, upper.ulen) == (l4.src_port, l4.dst_port, l4.length_field)
-    elif isinstance(l4, vxsum.TCP):
+    elif isinstance(l4, vxsum.frames.TCP):
         assert (upper.seq, upper.ack, upper.off) == (l4.seq, l4.ack, l4.data_offset)
     # dpkt recomputes zeroed checksums on output: the same values (UDP over IPv6: dpkt
     # keeps a computed 0 where RFC 8200 section 8.1 and vxsum write 0xFFFF).
     upper.sum = 0
-    if isinstance(ip_layer, vxsum.IPv4):
+    if isinstance(ip_layer, vxsum.frames.IPv4):
         ip.sum = 0
         bytes(ip)
         assert ip.sum == ip_layer.checksum
@@ -214,7 +214,7 @@ def test_pinned_lengths() -> None:
     trailer = build([EthernetSpec(), IPv4Spec(total_length=30), UDPSpec(), b"hi" + bytes(16)])
     frame = vxsum.parse(trailer)
     udp = frame.layers[-1]
-    assert isinstance(udp, vxsum.UDP) and udp.length_field == 10
+    assert isinstance(udp, vxsum.frames.UDP) and udp.length_field == 10
     assert [str(c.status) for c in frame.checksums] == ["good", "good"]
     lying = vxsum.parse(build([IPv4Spec(total_length=200), TCPSpec(), b"x"]), 101)
     assert (lying.checksums[-1].status, lying.checksums[-1].reason) == (

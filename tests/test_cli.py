@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import vxsum
-from vxsum.cli.main import main
+from vxsum.cli.app import main
 
 CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
 
@@ -124,7 +124,7 @@ def test_fast_path_counts_equal_the_parser_s(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Default analyze clears common-layout frames in batch; --all-fields parses every one."""
-    from vxsum.kernel.repro import write_pcap
+    from vxsum.capture import write_pcap
     from vxsum.kernel.scenario import Cluster, run
 
     frames = []

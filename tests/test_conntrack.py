@@ -9,8 +9,7 @@ import pytest
 import vxsum
 from vxsum.kernel.conntrack import Conntrack, ConntrackError, Tuple
 from vxsum.kernel.scenario import Cluster, run
-from vxsum.verdicts.stream import classify_stream
-from vxsum.verdicts.verdict import Label
+from vxsum.verdicts import Label, classify_stream
 
 TEXT = """\
 udp      17 28 src=198.18.0.1 dst=198.18.0.2 sport=50109 dport=8472 [UNREPLIED] src=198.18.0.2 dst=198.18.0.1 sport=8472 dport=35809 mark=0 use=1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vxsum.cli import demo
-from vxsum.cli.main import main
+from vxsum.cli.app import main
 
 
 @pytest.mark.parametrize(("name", "args"), [(n, a) for n, _, a in demo.CAPTURES])

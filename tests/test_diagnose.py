@@ -6,8 +6,7 @@ import json
 
 import vxsum
 from vxsum.kernel.scenario import Cluster, run
-from vxsum.verdicts.stream import classify_stream
-from vxsum.verdicts.verdict import Label
+from vxsum.verdicts import Context, Label, classify_stream
 
 
 def frames(cluster: Cluster, seed: int = 0) -> list[vxsum.Frame]:
@@ -44,7 +43,8 @@ def test_disagreeing_ports_are_not_stale() -> None:
     verdicts, _ = classify_stream([vxsum.parse(bytes(w)) for w in wires])
     for v in verdicts:  # both still look stale alone, but they cannot both be
         assert outer(v).verdict == Label.CORRUPT
-        assert "imply pre-NAT ports" in outer(v).detail
+        assert outer(v).context == Context.FLOW_CONTRADICTS and outer(v).row["count"] == 1
+        assert "imply another pre-NAT port" in outer(v).detail
 
 
 def test_pre_fix_capture_diagnosis_and_harmless_sender_capture() -> None:

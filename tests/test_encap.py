@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.core.checksum import pseudo_header_sum
+from vxsum.core.buffer import pseudo_header_sum
 from vxsum.kernel.csum import IpSummed
 from vxsum.kernel.encap import udp_flow_src_port, vxlan_encapsulate
 from vxsum.kernel.sender import tcp_segment, udp_datagram
@@ -94,7 +94,7 @@ def test_lco_moves_by_minus_8_for_8_more_bytes() -> None:
         return outer.field(OUTER_L4 + 6)
 
     short, long = lco(bytes(12)), lco(bytes(20))
-    assert vxsum.ones_add(long, 8) == short
+    assert vxsum.core.ones_add(long, 8) == short
 
 
 def test_outer_checksum_off_and_ipv6_underlay() -> None:

@@ -1,4 +1,4 @@
-"""The batch path agrees with the per-frame parser and classifier, field by field."""
+"""The batch layouts give the same checksum-field facts as the per-frame parser."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from vxsum.frames.builder import (
     build,
 )
 from vxsum.frames.config import ParseConfig
-from vxsum.frames.layouts import LABELS, LAYERS, classify_batch
+from vxsum.frames.facts import FACT, facts_of, gather
+from vxsum.frames.layouts import common_facts
 from vxsum.kernel.repro import TAPS
 from vxsum.kernel.scenario import Cluster, run
-from vxsum.report.rows import FlowTable, detail_text, rows_from_fast
 from vxsum.testing.strategies import clusters, labelled_frames, seeds
 
 CONFIG = ParseConfig()
@@ -41,43 +41,34 @@ def agree(
     linktypes: np.ndarray,
     config: ParseConfig = CONFIG,
 ) -> int:
-    """Every fitting record's rows equal the classifier's verdicts; returns how many fit."""
-    fast = classify_batch(buffer, offsets, caplens, wirelens, linktypes, config)
-    listed = np.stack([s.present for s in fast.slots], axis=1)
+    """Every fitting record's facts equal the per-frame parser's, field by field, byte by
+    byte (so the rules, which see only facts, judge them alike); returns how many fit."""
     numbers = np.arange(len(offsets), dtype=np.int64)  # "frame" = the batch index here
-    rows: dict[int, list[tuple[object, ...]]] = {}
-    for r in rows_from_fast(fast, numbers, listed, FlowTable()):
-        row = (
-            LAYERS[r["layer"]],
-            int(r["depth"]),
-            int(r["value"]),
-            int(r["expected"]),
-            str(LABELS[r["label"]]),
-            int(r["old_port"]),
-            detail_text(r, []),
-        )
-        rows.setdefault(int(r["frame"]), []).append(row)
+    fits, table = common_facts(buffer, offsets, caplens, wirelens, linktypes, numbers, config)
+    facts = gather(table, FACT)
     for k in range(len(offsets)):
         o, n = int(offsets[k]), int(caplens[k])
         data = buffer[o : o + n].tobytes()
-        frame = vxsum.parse(data, int(linktypes[k]), wire_length=int(wirelens[k]), config=config)
-        if not fast.fits[k]:
-            assert k not in rows
+        mine = facts[facts["frame"] == k]
+        if not fits[k]:
+            assert not len(mine)
             continue
-        slow = [
-            (
-                v.layer,
-                v.depth,
-                v.value,
-                v.expected,
-                str(v.verdict),
-                -1 if v.pre_nat_port is None else v.pre_nat_port,
-                v.detail,
-            )
-            for v in vxsum.classify(frame)
-        ]
-        assert rows[k] == slow, data.hex()
-    return int(fast.fits.sum())
+        frame = vxsum.parse(data, int(linktypes[k]), wire_length=int(wirelens[k]), config=config)
+        slow = facts_of(frame, k)
+        assert mine.tobytes() == slow.tobytes(), (data.hex(), _diff(mine, slow))
+    return int(fits.sum())
+
+
+def _diff(fast: np.ndarray, slow: np.ndarray) -> list[str]:
+    """The columns in which two fact arrays differ (for a failure message)."""
+    if len(fast) != len(slow):
+        return [f"{len(fast)} fields against {len(slow)}"]
+    names = fast.dtype.names or ()
+    return [
+        f"{n}: {fast[n].tolist()} != {slow[n].tolist()}"
+        for n in names
+        if (fast[n] != slow[n]).any()
+    ]
 
 
 def agree_frames(frames: Sequence[bytes], config: ParseConfig = CONFIG) -> int:

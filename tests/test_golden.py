@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from reference import reference_udp_due
 
-from vxsum.cli.main import main
+from vxsum.cli.app import main
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("VXSUM_UPDATE_GOLDEN") == "1"

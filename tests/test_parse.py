@@ -21,8 +21,8 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw, raw
 
 import vxsum
+from vxsum.frames import Null, Truncated, Vlan
 from vxsum.frames.ip import IPv6Fragment, IPv6Routing
-from vxsum.frames.link import Null, Truncated, Vlan
 from vxsum.frames.tunnels import Geneve, Vxlan
 
 A4, B4 = "10.0.0.1", "10.0.0.2"

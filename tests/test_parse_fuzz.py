@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vxsum
-from vxsum.frames.link import Truncated
+from vxsum.frames import Truncated
 
 SEEDS = seeds()
 LINKTYPES = sorted(SEEDS)

@@ -1,9 +1,9 @@
 """The numpy pcapng walk against the per-block loop it speeds up.
 
-:meth:`PcapngWalker.walk <vxsum.capture.formats.PcapngWalker.walk>` takes runs of plain Enhanced
-and Simple Packet Blocks in numpy (:func:`vxsum.capture.formats.pcapng_block_starts`, then one
+:meth:`PcapngWalker.walk <vxsum.capture.pcapng.PcapngWalker.walk>` takes runs of plain Enhanced
+and Simple Packet Blocks in numpy (:func:`vxsum.capture.pcapng.pcapng_block_starts`, then one
 vectorised check) and leaves every other block to its per-block loop. It must give exactly
-the :class:`~vxsum.capture.formats.Walked` results (every array, ``stop``, ``need``, the problems
+the :class:`~vxsum.capture.pcapng.Walked` results (every array, ``stop``, ``need``, the problems
 with their numbers, offsets and messages, ``fatal``) of the walker as it was before,
 kept below verbatim as :class:`ReferenceWalker`, for any stream: several sections in
 either byte order, interfaces with if_tsresol and if_tsoffset, EPB, SPB, OPB and other
@@ -25,25 +25,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vxsum.capture import formats as pcapfmt
+from vxsum.capture import pcapng as pcapfmt
 from vxsum.capture import reader as capture
-from vxsum.capture.formats import (
+from vxsum.capture import walking
+from vxsum.capture.pcapng import (
     _BOM,
     _EPB,
     _I64_MAX,
     _IDB,
-    _LAYOUTS,
     _OPB,
     _SHB,
     _SPB,
     _TSOFFSET,
     _TSRESOL,
     MAX_BLOCK,
-    MAX_CAPLEN,
-    NO_TIMESTAMP,
     U8,
     PcapngWalker,
-    Walked,
     _Interface,
     _Interfaces,
     _nanoseconds,
@@ -51,6 +48,8 @@ from vxsum.capture.formats import (
     _tick_range,
     pcapng_block_starts,
 )
+from vxsum.capture.walking import LAYOUTS as _LAYOUTS
+from vxsum.capture.walking import MAX_CAPLEN, NO_TIMESTAMP, Walked
 from vxsum.errors import CaptureError
 
 _OK, _SKIP, _STOP = 0, 1, 2  # outcome of one pcapng block
@@ -838,7 +837,7 @@ def test_an_ordinary_capture_goes_through_numpy(
 
     monkeypatch.setattr(PcapngWalker, "_take", spy_take)
     monkeypatch.setattr(pcapfmt, "pcapng_block_starts", spy_starts)
-    monkeypatch.setattr(pcapfmt, "_stitch", no_stitch)
+    monkeypatch.setattr(walking, "stitch", no_stitch)
     for sizes in ([len(raw)], [1 << 20]):
         taken.clear()
         steps.clear()

@@ -1,6 +1,6 @@
 """The vectorised pcap record walk against the plain sequential loop it replaces.
 
-:func:`vxsum.capture.formats.pcap_record_starts` must give exactly the positions, and the final
+:func:`vxsum.capture.pcap.pcap_record_starts` must give exactly the positions, and the final
 position, of :func:`reference_walk` for any bytes whatsoever: well-formed records,
 records whose payloads hold record headers of their own (a pcap inside a pcap), zero-length
 records, lying lengths, junk, both byte orders, any start and a block cut anywhere. The
@@ -19,9 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vxsum.capture import formats as pcapfmt
-from vxsum.capture.formats import MAX_CAPLEN, PcapWalker, pcap_record_starts
+from vxsum.capture import pcap as pcapfmt
+from vxsum.capture import walking
+from vxsum.capture.pcap import PcapWalker, pcap_record_starts
 from vxsum.capture.reader import CaptureReader
+from vxsum.capture.walking import MAX_CAPLEN
 
 SEC = 1_700_000_000
 
@@ -231,7 +233,7 @@ def test_an_ordinary_capture_takes_the_fast_path(
     block = np.frombuffer(raw, dtype=np.uint8)
     firsts = pcapfmt._chain_starts(block, 0, order, MAX_CAPLEN, False, 1 << 15, 2048)
     assert len(firsts) == len(range(1 << 15, len(raw) - 2048 - 14, 1 << 15)) + 1
-    monkeypatch.setattr(pcapfmt, "_stitch", no_stitch)
+    monkeypatch.setattr(walking, "stitch", no_stitch)
     assert walk(raw, 0, order) == reference_walk(raw, 0, order)
 
 
@@ -242,13 +244,13 @@ def test_false_chain_starts_are_stitched_over(monkeypatch: pytest.MonkeyPatch) -
     pieces = [("nested", [inner[k : k + 600] for k in range(0, 3000, 600)], True)] * 30
     raw = build("<", [*pieces, *(("record", inner[:300]) for _ in range(30))])
     calls: list[int] = []
-    real = pcapfmt._stitch
+    real = walking.stitch
 
     def spy(*args: Any) -> tuple[Any, int]:
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(pcapfmt, "_stitch", spy)
+    monkeypatch.setattr(walking, "stitch", spy)
     assert walk(raw, 0, "<", spacing=512, window=256) == reference_walk(raw, 0, "<")
     assert calls
 
@@ -277,7 +279,7 @@ def test_walker_as_with_the_loop(case: tuple[bytes, int, str], eof: bool, keep_g
     file_head = file_header(order)
     block = np.frombuffer(raw, dtype=np.uint8)
 
-    def run(starts: Any) -> pcapfmt.Walked:
+    def run(starts: Any) -> walking.Walked:
         walker = PcapWalker(file_head, "x.pcap", 300, keep_going)
         original = pcapfmt.pcap_record_starts
         pcapfmt.pcap_record_starts = starts
@@ -291,7 +293,7 @@ def test_walker_as_with_the_loop(case: tuple[bytes, int, str], eof: bool, keep_g
         return np.array(positions, dtype=np.int64), stop
 
     mine, theirs = run(pcap_record_starts), run(loop_starts)
-    for field in pcapfmt.Walked.__dataclass_fields__:
+    for field in walking.Walked.__dataclass_fields__:
         a, b = getattr(mine, field), getattr(theirs, field)
         if isinstance(a, np.ndarray):
             assert a.dtype == b.dtype and a.tolist() == b.tolist(), field

@@ -19,32 +19,28 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import vxsum
+from vxsum.capture import LinkType, write_pcap
 from vxsum.errors import CaptureError
 from vxsum.frames.config import DEFAULT_CONFIG
+from vxsum.frames.facts import facts_of, layer_code
 from vxsum.kernel import scenario
 from vxsum.kernel.csum import IpSummed
 from vxsum.kernel.encap import ETH_HEADER, vxlan_encapsulate
 from vxsum.kernel.nat import Manip, nat_rewrite
-from vxsum.kernel.repro import LINKTYPE_RAW, write_pcap
 from vxsum.kernel.scenario import Cluster, PacketTrace
 from vxsum.kernel.sender import packed, tcp_segment, udp_datagram
 from vxsum.kernel.skb import Skb, fill_pending
 from vxsum.kernel.versions import Kernel
 from vxsum.testing.strategies import clusters, seeds
-from vxsum.verdicts.prenat import (
-    LINKTYPE_NFLOG,
-    PreNatCapture,
-    _fast,
-    _key,
-    _outer,
-    judge_with_before,
-)
-from vxsum.verdicts.verdict import Label, Verdict, classify
+from vxsum.verdicts import LABELS, Label, Verdict, classify, classify_stream, judge
+from vxsum.verdicts.confirm import check_nat, needs_context, with_context
+from vxsum.verdicts.prenat import PreNatCapture, _fast, _key, _outer
 
 UDP_AT = 14 + 20  # outer UDP header of an IPv4-underlay frame
 CONFIRMED = "confirmed by the capture before NAT"
@@ -65,9 +61,9 @@ def outer_udp(frame: vxsum.Frame, verdicts: list[Verdict]) -> tuple[vxsum.Checks
 def judged(index: PreNatCapture, data: bytes) -> tuple[Verdict, Verdict]:
     """(the classifier's outer UDP verdict, the one refined with the capture before NAT)."""
     frame = vxsum.parse(data)
-    verdicts = classify(frame)
-    _, plain = outer_udp(frame, verdicts)
-    _, refined = outer_udp(frame, index.refine(frame, verdicts))
+    _, plain = outer_udp(frame, classify(frame))
+    (verdicts,), _ = classify_stream([frame], before=index)
+    _, refined = outer_udp(frame, verdicts)
     return plain, refined
 
 
@@ -206,20 +202,24 @@ def test_a_packet_nat_left_alone_is_not_explained_by_nat() -> None:
 
 
 def test_good_and_other_fields_stay_as_they_are() -> None:
+    """Only a tunnel's wrong, harmful outer UDP field is asked; a packet before NAT that
+    went elsewhere changes nothing."""
     before, wire = stale_case()
     frame = vxsum.parse(wire)
-    verdicts = classify(frame)
     index = PreNatCapture.from_frames([vxsum.parse(before)])
     b = index.before_nat(frame, 0)
     assert b is not None
-    for f, v in zip(frame.checksums, verdicts, strict=True):
-        if f.layer != "udp":
-            assert judge_with_before(frame, f, v, b) is v
-    f, v = outer_udp(frame, verdicts)
-    elsewhere = replace(b, outer=replace(b.outer, dst=packed("198.18.0.3")))
-    assert judge_with_before(frame, f, v, elsewhere) is v
-    harmless = replace(v, verdict=Label.LCO_PENDING, harmless=True)
-    assert judge_with_before(frame, f, harmless, b) is harmless
+    rows = judge(facts_of(frame))
+    asked = np.flatnonzero(needs_context(rows))
+    assert len(asked) == 1 and rows["layer"][asked[0]] == layer_code("udp")
+    kept = rows.copy()
+    elsewhere = replace(b.outer, dst=packed("198.18.0.3"))
+    assert not check_nat(frame, rows[asked[0]], elsewhere, b.checksum, b.record)
+    assert rows.tobytes() == kept.tobytes()
+    rows["label"][asked[0]] = LABELS.index(Label.LCO_PENDING)  # harmless: not asked
+    kept = rows.copy()
+    with_context(frame, rows, before=index)
+    assert rows.tobytes() == kept.tobytes()
 
 
 # --- matching ----------------------------------------------------------------------------
@@ -239,16 +239,17 @@ def test_packets_without_a_match_give_none() -> None:
     plain = bytes.fromhex("4500001e00010000401166cc0a0000010a00000204d20035000a12346869")
     for frame in (other, bytes(payload), bytes(moved), bytes(port)):
         assert index.before_nat(vxsum.parse(frame), 0) is None
-    assert index.before_nat(vxsum.parse(plain, LINKTYPE_RAW), 0) is None
+    assert index.before_nat(vxsum.parse(plain, LinkType.RAW), 0) is None
     assert index.before_nat(vxsum.parse(wire), 1) is None  # no tunnel at depth 1
-    assert index.refine(vxsum.parse(plain, LINKTYPE_RAW), classify(plain, LINKTYPE_RAW))
+    (verdicts,), _ = classify_stream([vxsum.parse(plain, LinkType.RAW)], before=index)
+    assert verdicts == classify(plain, LinkType.RAW)
 
 
 def test_the_inner_checksum_and_the_link_layer_do_not_matter() -> None:
     """Matched: inner field filled between the taps, raw IP (NFLOG) against Ethernet."""
     before, wire = stale_case()
     assert before[UDP_AT + 8 :] != wire[UDP_AT + 8 :]  # the inner TCP field was filled
-    index = PreNatCapture.from_frames([vxsum.parse(before[ETH_HEADER:], LINKTYPE_RAW)])
+    index = PreNatCapture.from_frames([vxsum.parse(before[ETH_HEADER:], LinkType.RAW)])
     b = index.before_nat(vxsum.parse(wire))
     assert b is not None and b.record == 1 and b.matches == 1
     assert b.checksum == int.from_bytes(before[UDP_AT + 6 : UDP_AT + 8], "big")
@@ -300,11 +301,11 @@ def test_files_pcap_raw_and_nflog_index_alike(tmp_path: Path) -> None:
     expected = PreNatCapture.from_frames(vxsum.parse(b) for b in before)
     files = {
         "eth.pcap": (frames, 1),
-        "raw.pcap": ([(t, b[ETH_HEADER:]) for t, b in frames], LINKTYPE_RAW),
-        "nflog.pcap": ([(t, nflog_record(b[ETH_HEADER:])) for t, b in frames], LINKTYPE_NFLOG),
+        "raw.pcap": ([(t, b[ETH_HEADER:]) for t, b in frames], LinkType.RAW),
+        "nflog.pcap": ([(t, nflog_record(b[ETH_HEADER:])) for t, b in frames], LinkType.NFLOG),
         "nflog-be.pcap": (
             [(t, nflog_record(b[ETH_HEADER:], ">")) for t, b in frames],
-            LINKTYPE_NFLOG,
+            LinkType.NFLOG,
         ),
     }
     for name, (records, linktype) in files.items():
@@ -319,10 +320,10 @@ def test_files_pcap_raw_and_nflog_index_alike(tmp_path: Path) -> None:
 
 def test_files_without_tunnel_packets_or_not_captures_raise(tmp_path: Path) -> None:
     plain = bytes.fromhex("4500001e00010000401166cc0a0000010a00000204d20035000a12346869")
-    write_pcap(tmp_path / "plain.pcap", [(0.0, plain), (1.0, b"\x45")], LINKTYPE_RAW)
+    write_pcap(tmp_path / "plain.pcap", [(0.0, plain), (1.0, b"\x45")], LinkType.RAW)
     with pytest.raises(CaptureError, match="no VXLAN or Geneve packets among 2 records"):
         PreNatCapture.from_file(tmp_path / "plain.pcap")
-    write_pcap(tmp_path / "odd.pcap", [(0.0, b"\x02\x00\x00\x05\x08\x00\x09\x00")], LINKTYPE_NFLOG)
+    write_pcap(tmp_path / "odd.pcap", [(0.0, b"\x02\x00\x00\x05\x08\x00\x09\x00")], LinkType.NFLOG)
     with pytest.raises(CaptureError):
         PreNatCapture.from_file(tmp_path / "odd.pcap")
     (tmp_path / "junk.pcap").write_bytes(b"not a capture at all, not even close")
@@ -361,7 +362,7 @@ def test_scenarios_agree_with_the_model(cluster: Cluster, seed: int, proto: str,
             pre = vxsum.parse(b)
             old = outer_udp(pre, classify(pre))[0].stored
             assert found.checksum == old
-            _, v = outer_udp(frame, index.refine(frame, verdicts))
+            _, v = judged(index, data)
             label = truth(plain, f, old)
             if label is None:
                 assert v == plain
@@ -432,11 +433,11 @@ def test_random_addresses_and_ports_agree_with_the_model(
     before, after, damage, old = case
     index = PreNatCapture.from_frames([vxsum.parse(before)])
     frame = vxsum.parse(after)
-    verdicts = classify(frame)
-    f, plain = outer_udp(frame, verdicts)
+    f, plain = outer_udp(frame, classify(frame))
     b = index.before_nat(frame)
     assert b is not None and b.checksum == old
-    v = judge_with_before(frame, f, plain, b)
+    (verdicts,), _ = classify_stream([frame], before=index)
+    _, v = outer_udp(frame, verdicts)
     label = truth(plain, f, old)
     if label is None:  # right, or harmless: the damage cancelled out, if there was any
         assert v == plain
@@ -464,7 +465,7 @@ def test_the_fast_key_is_the_parsed_key(case: tuple[bytes, bytes, Label | None, 
                 found[0].identification,  # type: ignore[union-attr]
             )
         else:  # IPv6 outside, or an inner UDP port that the parser takes for a tunnel
-            inner = [x for x in frame.layers if isinstance(x, vxsum.UDP) and x.depth == 1]
+            inner = [x for x in frame.layers if isinstance(x, vxsum.frames.UDP) and x.depth == 1]
             tunnel_ports = {4789, 8472, 4790, 6081, 6635, 1701, 3544}
             on_tunnel = any({x.src_port, x.dst_port} & tunnel_ports for x in inner)
             assert len(found[0].src) == 16 or on_tunnel
@@ -547,9 +548,9 @@ def test_real_kernel_nflog_capture_confirms(tmp_path: Path, outer_snat: bool) ->
             continue
         sent += 1
         assert index.before_nat(frame) is not None, rec.number  # every packet A sent
-        verdicts = classify(frame)
-        f, plain = outer_udp(frame, verdicts)
-        _, v = outer_udp(frame, index.refine(frame, verdicts))
+        f, plain = outer_udp(frame, classify(frame))
+        (verdicts,), _ = classify_stream([frame], before=index)
+        _, v = outer_udp(frame, verdicts)
         if f.status == vxsum.Status.BAD and not plain.harmless:
             assert v.verdict == Label.NAT_STALE and v.detail.startswith(CONFIRMED), v.detail
             change = "address change" if outer_snat else "port change"

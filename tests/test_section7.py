@@ -8,7 +8,7 @@ reproduce exactly.
 from __future__ import annotations
 
 import vxsum
-from vxsum.verdicts.signatures import lco_pending
+from vxsum.verdicts.rules import due_after_fill
 
 SRC, DST = "172.30.44.4", "172.30.17.0"
 # Offsets of the inner checksum field from the start of the outer UDP header:
@@ -24,15 +24,15 @@ def test_inner_seeds() -> None:
 
 def test_outer_lco_values_are_right_once_the_inner_is_filled() -> None:
     # 'bad udp cksum 0x4a95 -> 0x80d1' with inner TCP 0x956f -> 0xcbab
-    assert lco_pending(0x4A95, 0x80D1, 0x956F, 0xCBAB, INNER_TCP) == 0x4A95
+    assert due_after_fill(0x80D1, True, 0x956F, 0xCBAB, INNER_TCP) == 0x4A95
     # 'bad udp cksum 0x7427 -> 0x6287' with inner UDP 0x95d7 -> 0x8437
-    assert lco_pending(0x7427, 0x6287, 0x95D7, 0x8437, INNER_UDP) == 0x7427
-    # ...and not for any other stored value
-    assert lco_pending(0x4A96, 0x80D1, 0x956F, 0xCBAB, INNER_TCP) is None
+    assert due_after_fill(0x6287, True, 0x95D7, 0x8437, INNER_UDP) == 0x7427
+    # nothing pending: the value due is the one for the bytes as captured
+    assert due_after_fill(0x80D1, False, 0x956F, 0xCBAB, INNER_TCP) == 0x80D1
 
 
 def test_lco_moves_down_by_8_for_8_more_bytes() -> None:
-    assert vxsum.ones_add(0x4A95, 8) == 0x4A9D
+    assert vxsum.core.ones_add(0x4A95, 8) == 0x4A9D
 
 
 def test_netdev_report_outer_seed() -> None:

@@ -10,7 +10,8 @@ The file is read in blocks of ``block_size`` bytes (16 MiB by default); the reco
 by a block's end is carried into the next block, so memory stays near two blocks
 whatever the file's size. Formats are told apart by their magic numbers, never by the
 file name: gzip (RFC 1952), pcap with micro- or nanosecond timestamps in either byte
-order, and pcapng (:mod:`vxsum.capture.formats` has the format details).
+order, and pcapng (:mod:`vxsum.capture.pcap` and :mod:`vxsum.capture.pcapng` have the
+format details).
 
 Conventions:
 
@@ -47,7 +48,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
-from .formats import MAX_CAPLEN, NO_TIMESTAMP, PcapngWalker, PcapWalker, Walked, open_walker
+from .pcap import PCAP_MAGIC, PcapWalker
+from .pcapng import PCAPNG_MAGIC, PcapngWalker
+from .walking import MAX_CAPLEN, NO_TIMESTAMP, Walked
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -303,6 +306,24 @@ class CaptureReader:
                 break
             got += n
         return got
+
+
+def open_walker(
+    head: bytes, path: str, max_caplen: int, keep_going: bool
+) -> tuple[PcapWalker | PcapngWalker, int]:
+    """The walker for a file that starts with ``head``, and where its first record starts.
+
+    Raises :class:`CaptureError` for a file that is neither pcap nor pcapng.
+    """
+    if head[:4] in PCAP_MAGIC:
+        return PcapWalker(head[:24], path, max_caplen, keep_going), 24
+    if head[:4] == PCAPNG_MAGIC:
+        return PcapngWalker(path, max_caplen, keep_going), 0
+    if len(head) < 4:
+        raise CaptureError(path, None, 0, f"not a capture file: only {len(head)} bytes")
+    raise CaptureError(
+        path, None, 0, f"not a pcap or pcapng file (magic {head[:4].hex()}, also not gzip)"
+    )
 
 
 def _peek(raw: BinaryIO, n: int) -> bytes:

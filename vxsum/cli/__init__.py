@@ -1,5 +1,8 @@
-"""The ``vxsum`` command."""
+"""The ``vxsum`` command: one module per sub-command (:mod:`~vxsum.cli.analyze`,
+:mod:`~vxsum.cli.explain`, :mod:`~vxsum.cli.repro`, :mod:`~vxsum.cli.demo`), put together
+by :mod:`~vxsum.cli.app`. The only place that knows argparse, rich and exit codes.
+"""
 
-from .main import main
+from .app import main
 
 __all__ = ["main"]

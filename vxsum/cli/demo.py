@@ -7,14 +7,16 @@ bytes): the seed bug's two failure modes beside a harmless sender-side capture.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from importlib.resources import as_file, files
 
 from ..capture.reader import iter_records
-from ..verdicts.verdict import Label, classify
-from .main import main as cli_main
+from ..verdicts.labels import Label
+from ..verdicts.verdict import classify
+from . import analyze
 
-__all__ = ["CAPTURES", "main"]
+__all__ = ["CAPTURES", "add_arguments", "main", "run"]
 
 CAPTURES = [
     (
@@ -47,13 +49,24 @@ CAPTURES = [
 ]
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``vxsum demo`` has no options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``vxsum demo``."""
+    main()
+    return 0
+
+
 def main() -> None:
+    """``vxsum analyze`` on each shipped capture, then its first frame field by field."""
     data = files("vxsum") / "data"
     for name, title, _ in CAPTURES:
         print(f"\n=== {title}\n$ vxsum analyze {name}")
         with as_file(data / name) as path:
             sys.stdout.flush()
-            cli_main(["analyze", str(path)])
+            analyze.main([str(path)])
             first = bytes(next(iter_records(path)).data)
         print("first frame, field by field:")
         for v in classify(first):
@@ -63,7 +76,3 @@ def main() -> None:
                 f"  depth {v.depth} {v.layer:<5} 0x{v.value:04x} (should be {due}) "
                 f"{v.verdict}{extra}"
             )
-
-
-if __name__ == "__main__":
-    main()

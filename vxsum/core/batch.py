@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .checksum import Buffer, byte_view, ones_sum
+from .buffer import Buffer, byte_view, ones_sum
 
 __all__ = ["checksums", "ones_sums"]
 

@@ -48,8 +48,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Literal, TypeAlias
 
-from ..core.checksum import Address, _packed, checksum, ones_add, pseudo_header_sum_v4
-from ..core.checksum import pseudo_header_sum_v6 as _pseudo_v6
+from ..core.buffer import Address, _packed, checksum, ones_add, pseudo_header_sum_v4
+from ..core.buffer import pseudo_header_sum_v6 as _pseudo_v6
 from ..errors import ParseError
 from .ip import (
     EXT_DSTOPTS,
@@ -62,7 +62,8 @@ from .ip import (
     IPv6Options,
     IPv6Routing,
 )
-from .link import ETH_8021Q, ETH_IPV4, ETH_IPV6, Ethernet, Layer, Vlan
+from .layer import Layer
+from .link import ETH_8021Q, ETH_IPV4, ETH_IPV6, Ethernet, Vlan
 from .transport import ICMP, TCP, UDP, ICMPv6
 from .tunnels import Geneve, GeneveOption, Vxlan
 from .wire import Reader
@@ -168,7 +169,7 @@ class VlanSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IPv4Spec:
-    """IPv4 header (RFC 791); addresses in any :data:`~vxsum.core.checksum.Address` form."""
+    """IPv4 header (RFC 791); addresses in any :data:`~vxsum.core.buffer.Address` form."""
 
     src: Address = "192.0.2.1"
     dst: Address = "192.0.2.2"

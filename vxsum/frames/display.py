@@ -10,7 +10,8 @@ import dataclasses
 import ipaddress
 
 from .ip import IPv4, IPv6
-from .link import Ethernet, Layer, Vlan
+from .layer import Layer
+from .link import Ethernet, Vlan
 from .transport import TCP, UDP
 from .tunnels import Geneve, Vxlan
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..core.checksum import checksum, verify
+from ..core.buffer import checksum, verify
 
-__all__ = ["ChecksumField", "Reason", "Status", "evaluate"]
+__all__ = ["LAYERS", "REASONS", "STATUSES", "ChecksumField", "Reason", "Status", "evaluate"]
+
+LAYERS = ("ipv4", "udp", "udplite", "tcp", "icmp", "icmpv6", "igmp")
+"""The layers that carry a checksum field; a layer's code is its index here."""
 
 
 class Status(StrEnum):
@@ -48,6 +51,12 @@ class Reason(StrEnum):
     ``good``, one that does not is ``unverifiable`` rather than ``bad``."""
     QUOTED = "quoted"
     """Inside an ICMP error, which quotes only the leading bytes of a packet."""
+
+
+STATUSES = tuple(Status)
+"""Statuses by code (the code of a status is its index here)."""
+REASONS: tuple[Reason | None, ...] = (None, *Reason)
+"""Reasons by code; code 0 is no reason."""
 
 
 @dataclass(frozen=True, slots=True)

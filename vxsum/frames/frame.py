@@ -18,32 +18,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.checksum import Buffer, byte_view
+from ..capture.linktypes import SUPPORTED, LinkType
+from ..core.buffer import Buffer, byte_view
 from ..errors import ParseError
 from .config import DEFAULT_CONFIG, ParseConfig
 from .fields import ChecksumField
-from .link import Layer
+from .ip import IPv4, IPv6
+from .layer import Layer
+from .transport import TCP, UDP
 from .walk import Walker
 
-__all__ = [
-    "LINKTYPES",
-    "LINKTYPE_ETHERNET",
-    "LINKTYPE_LINUX_SLL",
-    "LINKTYPE_LINUX_SLL2",
-    "LINKTYPE_NULL",
-    "LINKTYPE_RAW",
-    "Frame",
-    "ParseConfig",
-    "parse",
-]
-
-LINKTYPE_NULL = 0
-LINKTYPE_ETHERNET = 1
-LINKTYPE_RAW = 101
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_LINUX_SLL2 = 276
-LINKTYPES = frozenset({0, 1, 12, 14, 101, 113, 276})
-"""Supported link types; 12 and 14 are raw IP under their old DLT numbers."""
+__all__ = ["Frame", "parse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +61,20 @@ class Frame:
         """The bytes after the last parsed header (zero-copy)."""
         return self.data[self.remainder_offset :]
 
+    def headers_at(self, depth: int) -> tuple[IPv4 | IPv6 | None, UDP | TCP | None]:
+        """The IP header at ``depth`` and the UDP or TCP header it carries, where present."""
+        ip: IPv4 | IPv6 | None = None
+        for layer in self.layers:
+            if isinstance(layer, IPv4 | IPv6) and layer.depth == depth:
+                ip = layer
+            elif isinstance(layer, UDP | TCP) and layer.depth == depth and ip is not None:
+                return ip, layer
+        return ip, None
+
 
 def parse(
     data: Buffer,
-    linktype: int = LINKTYPE_ETHERNET,
+    linktype: int = LinkType.ETHERNET,
     *,
     wire_length: int | None = None,
     config: ParseConfig | None = None,
@@ -92,7 +87,7 @@ def parse(
     does not fit, and (with ``config.strict``) for any cut or malformed header.
 
     >>> frame = parse(bytes.fromhex(
-    ...     "4500001e00010000401166cc0a0000010a000002" "04d20035000a1234" "6869"), LINKTYPE_RAW)
+    ...     "4500001e00010000401166cc0a0000010a000002" "04d20035000a1234" "6869"), LinkType.RAW)
     >>> [type(layer).__name__ for layer in frame.layers]
     ['IPv4', 'UDP']
     >>> [(c.layer, str(c.status), hex(c.stored), hex(c.expected or 0)) for c in frame.checksums]
@@ -101,7 +96,7 @@ def parse(
     buf = byte_view(data)
     if wire_length is None or wire_length < len(buf):
         wire_length = len(buf)
-    if linktype not in LINKTYPES:
+    if linktype not in SUPPORTED:
         raise ParseError("link", 0, f"unsupported link type {linktype}")
     walker = Walker(buf, wire_length, config or DEFAULT_CONFIG)
     walker.link(linktype)

@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import ParseError
-from .link import Layer
+from .layer import Layer
 from .wire import Reader
 
 __all__ = [

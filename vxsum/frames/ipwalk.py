@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from ..core.checksum import ones_add, pseudo_header_sum_v4, pseudo_header_sum_v6
+from ..core.buffer import ones_add, pseudo_header_sum_v4, pseudo_header_sum_v6
 from ..errors import ParseError
 from .config import ParseConfig
 from .fields import ChecksumField, Reason, Status, evaluate
@@ -46,7 +46,7 @@ from .ip import (
     IPv6Options,
     IPv6Routing,
 )
-from .link import Layer, Truncated
+from .layer import Layer, Truncated
 from .transport import ICMP, IGMP, TCP, UDP, ICMPv6, UDPLite
 from .wire import Reader
 

@@ -1,4 +1,4 @@
-"""Parsed headers: the base class and the link layers (Ethernet, VLAN, MPLS, PPPoE, SLL, null).
+"""Link-layer headers: Ethernet, VLAN, MPLS, PPPoE, MACsec, Linux SLL and SLL2, BSD null.
 
 Every header is a frozen, slotted dataclass that keeps its ``offset`` and ``length``
 in the original buffer (zero-copy: checksums are recomputed over the captured bytes,
@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .layer import Layer
 from .wire import Reader
 
 __all__ = [
@@ -29,14 +30,12 @@ __all__ = [
     "ETH_PPPOE",
     "VLAN_TPIDS",
     "Ethernet",
-    "Layer",
     "LinuxSLL",
     "LinuxSLL2",
     "MacSec",
     "Mpls",
     "Null",
     "PPPoE",
-    "Truncated",
     "Vlan",
 ]
 
@@ -55,41 +54,6 @@ _ETH = struct.Struct("!6s6sH")
 _SLL = struct.Struct("!HHH8sH")
 _SLL2 = struct.Struct("!HHIHBB8s")
 _PPPOE = struct.Struct("!BBHHH")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Layer:
-    """Common part of every parsed header: where it is and how deep."""
-
-    offset: int
-    """Byte offset of the header in the frame buffer."""
-    length: int
-    """Header length in bytes (the payload is not included)."""
-    depth: int = 0
-    quoted: bool = False
-
-    @property
-    def name(self) -> str:
-        """Short lower-case layer name, e.g. ``"ethernet"``."""
-        return type(self).__name__.lower()
-
-    @property
-    def end(self) -> int:
-        """Offset just past the header."""
-        return self.offset + self.length
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Truncated(Layer):
-    """A header cut short (by the snap length or a lying length field): it did not fit.
-
-    ``layer`` names the header that was expected; ``needed`` and ``available`` are
-    the byte counts from the bounded reader.
-    """
-
-    layer: str
-    needed: int
-    available: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from .link import Layer
+from .layer import Layer
 from .wire import Reader
 
 __all__ = ["ICMP", "IGMP", "TCP", "UDP", "ICMPv6", "UDPLite"]

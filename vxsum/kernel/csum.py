@@ -15,7 +15,7 @@ value by 256 modulo 0xFFFF, which commutes with every operation here, and a valu
 is zero in one reading exactly when it is zero in the other. Addresses and ports are
 passed as the integers their network-order bytes spell.
 
-Why this exists apart from :mod:`vxsum.core.checksum`: the kernel's NAT code applies these
+Why this exists apart from :mod:`vxsum.core.buffer`: the kernel's NAT code applies these
 functions to fields in *either* meaning (complemented checksum or seed) depending on
 ``skb->ip_summed``, and the bugs vxsum explains are exactly the cases where the
 meaning assumed is the wrong one. The functions must therefore be the kernel's, not
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
-from ..core.checksum import fold
+from ..core.buffer import fold
 
 __all__ = [
     "CSUM_MANGLED_0",

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..core.checksum import Address, ones_sum, pseudo_header_sum
+from ..core.buffer import Address, ones_sum, pseudo_header_sum
 from .csum import CSUM_MANGLED_0, IpSummed, csum_add, csum_fold, csum_unfold
 from .sender import ip_header, packed
 from .skb import Skb, fill_pending
 
-__all__ = ["ETH_HEADER", "ethernet", "udp_flow_src_port", "vxlan_encapsulate"]
+__all__ = ["EPHEMERAL_PORTS", "ETH_HEADER", "ethernet", "udp_flow_src_port", "vxlan_encapsulate"]
 
 ETH_HEADER = 14
+EPHEMERAL_PORTS = (32768, 60999)
+"""Linux's default ``ip_local_port_range``, from which ``udp_flow_src_port`` draws
+tunnel source ports (both ends inclusive)."""
 _ETH_IPV4, _ETH_IPV6 = b"\x08\x00", b"\x86\xdd"
 
 
@@ -39,7 +42,9 @@ def ethernet(skb: Skb, dst_mac: bytes, src_mac: bytes) -> Skb:
     return replace(skb, data=dst_mac + src_mac + ethertype + skb.data, csum_start=start)
 
 
-def udp_flow_src_port(flow_hash: int, low: int = 32768, high: int = 60999) -> int:
+def udp_flow_src_port(
+    flow_hash: int, low: int = EPHEMERAL_PORTS[0], high: int = EPHEMERAL_PORTS[1]
+) -> int:
     """The outer source port for an inner flow hash (``udp_flow_src_port``).
 
     ``low`` and ``high`` are ``ip_local_port_range`` (both inclusive: the kernel adds

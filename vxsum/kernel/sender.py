@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..core.checksum import Address, checksum, pseudo_header_sum
+from ..core.buffer import Address, checksum, pseudo_header_sum
 from .csum import CSUM_MANGLED_0, IpSummed
 from .skb import Skb
 

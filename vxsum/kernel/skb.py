@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..core.checksum import ones_sum
+from ..core.buffer import ones_sum
 from .csum import CSUM_MANGLED_0, IpSummed
 
 __all__ = ["Skb", "fill_pending"]

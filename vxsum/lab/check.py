@@ -21,10 +21,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dpkt
-
-from ..core.checksum import checksum, pseudo_header_sum
-from ..frames.frame import ParseConfig, parse
+from ..capture.reader import iter_records
+from ..core.buffer import checksum, pseudo_header_sum
+from ..frames.config import ParseConfig
+from ..frames.frame import parse
 from ..kernel.conntrack import Conntrack, Tuple
 from ..kernel.csum import IpSummed
 from ..kernel.encap import vxlan_encapsulate
@@ -33,8 +33,8 @@ from ..kernel.scenario import SYN_RETRIES, _receive
 from ..kernel.sender import packed
 from ..kernel.skb import Skb, fill_pending
 from ..kernel.versions import Kernel
-from ..verdicts.stream import classify_stream
-from ..verdicts.verdict import Label, Verdict
+from ..verdicts.labels import Label
+from ..verdicts.verdict import Verdict, classify_stream
 from .run import NODE_A4, NODE_A6, POD, SNAT_A4, SNAT_A6, LabConfig, LabRun
 
 __all__ = ["MATRIX_SNAT", "MATRIX_V4", "MATRIX_V6", "LabCheck", "check_run", "markdown_table"]
@@ -91,8 +91,7 @@ class LabCheck:
 
 
 def _frames(path: Path) -> list[bytes]:
-    with path.open("rb") as f:
-        return [bytes(buf) for _, buf in dpkt.pcap.Reader(f)]
+    return [bytes(record.data) for record in iter_records(path)]
 
 
 @dataclass(frozen=True)

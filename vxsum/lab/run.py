@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,46 +339,3 @@ def run_lab(cfg: LabConfig, workdir: Path) -> LabRun:
             result["tcp"],
             int(rehash) if rehash.isdigit() else 1,
         )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m vxsum.lab [--ipv6|--all] [-o FILE]``: run the matrix, print the table."""
-    import argparse
-
-    from .check import MATRIX_SNAT, MATRIX_V4, MATRIX_V6, check_run, markdown_table
-
-    parser = argparse.ArgumentParser(prog="python -m vxsum.lab", description=__doc__)
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--ipv6", action="store_true", help="the IPv6-underlay matrix only")
-    group.add_argument("--all", action="store_true", help="IPv4 and IPv6 underlays")
-    parser.add_argument("-o", "--output", type=Path, help="also write the table to this file")
-    parser.add_argument("--keep", type=Path, help="keep the captures in this folder")
-    args = parser.parse_args(argv)
-    reason = lab_unavailable()
-    if reason:
-        print(f"vxsum lab: cannot run here: {reason}", file=sys.stderr)
-        return 2
-    matrix = (
-        MATRIX_V6 if args.ipv6 else MATRIX_V4 + MATRIX_V6 + MATRIX_SNAT if args.all else MATRIX_V4
-    )
-    root = args.keep or Path(tempfile.mkdtemp(prefix="vxsum-lab-"))
-    checks = []
-    for k, cfg in enumerate(matrix):
-        run = run_lab(cfg, root / f"run-{k:02d}")
-        check = check_run(run)
-        checks.append(check)
-        print(
-            f"[{k + 1}/{len(matrix)}] {cfg.label}: {'agrees' if check.agrees else 'DIFFERS'}",
-            file=sys.stderr,
-        )
-    table = markdown_table(checks)
-    print(table)
-    if args.output:
-        args.output.write_text(table + "\n")
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
-    return 0 if all(c.agrees for c in checks) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

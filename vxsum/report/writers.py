@@ -6,8 +6,9 @@ The jsonl contract: one object per checksum field with the keys ``file``, ``fram
 an ICMP error. csv has the same columns plus ``quoted`` (true/false); parquet the same,
 typed, through the optional pyarrow extra (``pip install 'vxsum[parquet]'``).
 
-Each writer is a :data:`vxsum.report.analyze.RowSink`: it takes a file's rows as the
-structured array :data:`vxsum.report.rows.ROW` and formats them column by column.
+Each writer is a :data:`vxsum.report.analysis.RowSink`: it takes a file's verdict rows
+(:data:`vxsum.verdicts.labels.ROW`) and formats them column by column; the evidence
+words come from :func:`vxsum.verdicts.text.details`, here at the edge.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import IO, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..frames.layouts import LABELS, LAYERS
-from ..verdicts import text as evidence
-from ..verdicts.labels import Label
+from ..frames.fields import LAYERS
+from ..verdicts import text
+from ..verdicts.labels import LABELS, Label
 from .rows import COLUMNS, harmless
 
 __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
@@ -35,14 +36,12 @@ _PLAIN = np.array([label in (Label.GOOD, Label.NO_CHECKSUM) for label in LABELS]
 
 
 class RowWriter(Protocol):
-    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None: ...
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None: ...
 
     def close(self) -> None: ...
 
 
-def _columns(
-    rows: npt.NDArray[np.void], details: list[str]
-) -> tuple[list[int], ...] | tuple[list[Any], ...]:
+def _columns(rows: npt.NDArray[np.void]) -> tuple[list[int], ...] | tuple[list[Any], ...]:
     """The row values as Python lists, in contract order (file and quoted apart)."""
     expected = rows["expected"].astype(object)
     expected[rows["expected"] < 0] = None
@@ -50,11 +49,11 @@ def _columns(
         rows["frame"].tolist(),
         rows["depth"].tolist(),
         [LAYERS[c] for c in rows["layer"].tolist()],
-        rows["value"].tolist(),
+        rows["stored"].tolist(),
         expected.tolist(),
         [_LABEL_NAMES[c] for c in rows["label"].tolist()],
         harmless(rows["label"]).tolist(),
-        details,
+        text.details(rows),
         rows["quoted"].tolist(),
     )
 
@@ -81,13 +80,13 @@ class JsonlWriter:
             found = self._strings[text] = json.dumps(text)
         return found
 
-    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
         head = '{"file": ' + json.dumps(path) + ', "frame": '
-        plain = _PLAIN[rows["label"]] & (rows["text"] < 0) & ~rows["quoted"]
+        plain = _PLAIN[rows["label"]] & (rows["context"] == 0) & ~rows["quoted"]
         plain &= rows["expected"] >= 0
         other = np.flatnonzero(~plain)
         if len(other) == len(rows):
-            self._writer.write("".join(self._one_by_one(head, rows, details, other)).encode())
+            self._writer.write("".join(self._one_by_one(head, rows, other)).encode())
             return
         # Good and no-checksum rows: one template per (layer, depth, label), numbers
         # written by numpy (_format_numbers); the rest in between, one by one.
@@ -97,7 +96,7 @@ class JsonlWriter:
         templates = []
         for k in kinds.tolist():
             layer, depth, label = LAYERS[k >> 16], (k >> 8) & 0xFF, LABELS[k & 0xFF]
-            detail = self._json(evidence.NO_CHECKSUM if label == Label.NO_CHECKSUM else "")
+            detail = self._json(text.NO_CHECKSUM if label == Label.NO_CHECKSUM else "")
             templates.append(
                 (
                     head.encode(),
@@ -106,32 +105,28 @@ class JsonlWriter:
                     f', "verdict": "{label}", "harmless": true, "detail": {detail}}}\n'.encode(),
                 )
             )
-        numbers = [rows[name][sel].astype(np.int64) for name in ("frame", "value", "expected")]
+        numbers = [rows[name][sel].astype(np.int64) for name in ("frame", "stored", "expected")]
         blob, lengths = _format_numbers(templates, np.searchsorted(kinds, key[sel]), numbers)
         if not len(other):
             self._writer.write(blob)
             return
-        texts = self._one_by_one(head, rows, details, other)
+        texts = self._one_by_one(head, rows, other)
         ends = np.concatenate([[0], np.cumsum(lengths)])
         cuts = ends[np.searchsorted(sel, other)].tolist()  # plain bytes before each other row
         pieces, last = [], 0
-        for cut, text in zip(cuts, texts, strict=True):
-            pieces += [blob[last:cut], text.encode()]
+        for cut, line in zip(cuts, texts, strict=True):
+            pieces += [blob[last:cut], line.encode()]
             last = cut
         pieces.append(blob[last:])
         self._writer.write(b"".join(pieces))
 
     def _one_by_one(
-        self,
-        head: str,
-        rows: npt.NDArray[np.void],
-        details: list[str],
-        which: npt.NDArray[np.intp],
+        self, head: str, rows: npt.NDArray[np.void], which: npt.NDArray[np.intp]
     ) -> list[str]:
         """The lines of rows ``which``, formatted one by one."""
         js = self._json
         tails = ("}\n", ', "quoted": true}\n')
-        cols = _columns(rows[which], [details[i] for i in which.tolist()])
+        cols = _columns(rows[which])
         lines = [
             f'{head}{frame}, "depth": {depth}, "layer": "{layer}", "value": {value}, '
             f'"expected": {"null" if exp is None else exp}, "verdict": "{verdict}", '
@@ -166,8 +161,9 @@ def _format_numbers(
     starts = np.cumsum([0] + [p + w for p, w in zip(part, [*widths, 0], strict=True)])
     table = np.zeros((len(templates), int(starts[-1])), dtype=np.uint8)  # the fixed bytes
     for g, template in enumerate(templates):
-        for j, text in enumerate(template):
-            table[g, starts[j] : starts[j] + len(text)] = np.frombuffer(text, dtype=np.uint8)
+        for j, part_bytes in enumerate(template):
+            end = starts[j] + len(part_bytes)
+            table[g, starts[j] : end] = np.frombuffer(part_bytes, dtype=np.uint8)
     matrix = table[kind]
     lengths = np.array([sum(map(len, t)) for t in templates], dtype=np.int64)[kind]
     for j, x in enumerate(numbers):
@@ -226,8 +222,8 @@ class CsvWriter:
         self.csv = csv.writer(out)
         self.csv.writerow([*COLUMNS, "quoted"])
 
-    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
-        frame, depth, layer, value, exp, verdict, ok, detail, quoted = _columns(rows, details)
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
+        frame, depth, layer, value, exp, verdict, ok, detail, quoted = _columns(rows)
         self.csv.writerows(
             zip(
                 [path] * len(rows),
@@ -276,7 +272,7 @@ class ParquetWriter:
         )
         self.writer = pq.ParquetWriter(target, self.schema)
 
-    def __call__(self, path: str, rows: npt.NDArray[np.void], details: list[str]) -> None:
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
         pa = self.pa
         n = len(rows)
         exp = rows["expected"].astype(np.int32)
@@ -286,11 +282,11 @@ class ParquetWriter:
                 "frame": rows["frame"].astype(np.int64),
                 "depth": rows["depth"].astype(np.int8),
                 "layer": [LAYERS[c] for c in rows["layer"].tolist()],
-                "value": rows["value"].astype(np.int32),
+                "value": rows["stored"].astype(np.int32),
                 "expected": pa.array(exp, mask=exp < 0),
                 "verdict": [_LABEL_NAMES[c] for c in rows["label"].tolist()],
                 "harmless": harmless(rows["label"]),
-                "detail": details,
+                "detail": text.details(rows),
                 "quoted": rows["quoted"],
             },
             schema=self.schema,

@@ -42,7 +42,7 @@ from ..frames.builder import (
 )
 from ..frames.config import DEFAULT_CONFIG
 from ..frames.frame import parse
-from ..frames.link import Layer
+from ..frames.layer import Layer
 from ..frames.tunnels import GeneveOption
 from ..kernel.scenario import Cluster, KubeProxy
 from ..kernel.versions import Kernel

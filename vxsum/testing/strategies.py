@@ -36,7 +36,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, NamedTuple
 
-from ..core.checksum import ones_add, ones_sum, update16
+from ..core.buffer import ones_add, ones_sum, update16
 from ..frames.builder import (
     _SPEC_OF,
     Checksum,
@@ -61,11 +61,12 @@ from ..frames.frame import parse
 from ..frames.ip import IPv4, IPv6
 from ..frames.tunnels import GeneveOption
 from ..kernel.csum import IpSummed
+from ..kernel.encap import EPHEMERAL_PORTS
 from ..kernel.nat import Manip, NatResult, nat_rewrite
 from ..kernel.scenario import Cluster, KubeProxy
 from ..kernel.versions import Kernel
-from ..verdicts.signatures import EPHEMERAL_PORTS, offload_seed, port_before_rewrite, zero_mangled
-from ..verdicts.verdict import Label
+from ..verdicts.labels import Label
+from ..verdicts.verdict import classify
 
 try:
     from hypothesis import assume
@@ -335,35 +336,27 @@ def _outer_broken(draw: st.DrawFn, label: Label) -> LabelledFrame:
         value = due
     elif label == Label.NAT_ZERO_MANGLED:
         value = 0xFFFF
-        assume(due != 0xFFFF and zero_mangled(value) is not None)
+        assume(due != 0xFFFF)
     else:
         sport = int.from_bytes(data[recs[i].span_offset : recs[i].span_offset + 2], "big")
         old = draw(st.integers(*EPHEMERAL_PORTS).filter(lambda p: p != sport))
         value = update16(due, sport, old)  # right for the port before the rewrite
-        ok = value not in (0, 0xFFFF) and port_before_rewrite(value, due, sport) == old
-        assume(ok)
+        # (0 and 0xFFFF are one number: the rewrite back must give exactly ``due``)
+        assume(value not in (0, 0xFFFF) and update16(value, old, sport) == due)
     specs = _pin(specs, i, checksum=value)
     recs = _records(specs)[1]
-    seeded = offload_seed(value, recs[i].pseudo_sum)
+    seeded = value == recs[i].pseudo_sum  # another cause's fingerprint: not this case
     assume(_wrong(recs[i]) and not seeded and _wrong(recs[inner]) == pending)
     return _labelled(specs, marks)
 
 
-def _explained(rec: ChecksumField, value: int, tunnel: bool, sport: int) -> bool:
-    """Would the classifier's fingerprints explain (or accept) ``value`` in this field?"""
-    assert rec.expected is not None
-    if value == rec.expected or {value, rec.expected} == {0, 0xFFFF}:
-        return True  # right (a check cannot tell the two zeros apart)
-    if value == 0 and rec.layer in ("udp", "ipv4"):
-        return True  # no checksum / illegal zero; the IPv4 header checksum offload zero
-    if rec.layer != "ipv4" and offload_seed(value, rec.pseudo_sum):
-        return True
-    if rec.layer == "tcp" and value == ones_add(rec.pseudo_sum, 0xFFFF ^ rec.span_length):
-        return True
-    if tunnel and zero_mangled(value) is not None:
-        return True
-    old = port_before_rewrite(value, rec.expected, sport)
-    return tunnel and EPHEMERAL_PORTS[0] <= old <= EPHEMERAL_PORTS[1] and old != sport
+def _explained(specs: Stack, i: int, value: int) -> bool:
+    """Would ``value`` in field ``i`` be right, or fit some cause's fingerprint? The rules
+    (through :func:`~vxsum.verdicts.verdict.classify`) are asked only to reject such a
+    draw: a ``corrupt`` case must be damage that no mechanism explains."""
+    at = [k for k, _, _ in _owners(specs)].index(i)
+    pinned = _pin(specs, i, checksum=value)
+    return classify(build(pinned))[at].verdict != Label.CORRUPT
 
 
 @st.composite
@@ -372,12 +365,9 @@ def _corrupt(draw: st.DrawFn) -> LabelledFrame:
     specs, at = (
         draw(_tunnelled()) if draw(st.booleans()) else (draw(layer_stacks(correct=True)), -1)
     )
-    data, recs = _records(specs)
+    _, recs = _records(specs)
     i = at if at >= 0 and draw(st.booleans()) else draw(st.sampled_from(sorted(recs)))
-    rec = recs[i]
-    tunnel = rec.layer == "udp" and any(r.depth == rec.depth + 1 for r in recs.values())
-    sport = int.from_bytes(data[rec.span_offset : rec.span_offset + 2], "big")
-    value = draw(_g.u16.filter(lambda v: not _explained(rec, v, tunnel, sport)))
+    value = draw(_g.u16.filter(lambda v: not _explained(specs, i, v)))
     specs = _pin(specs, i, checksum=value)
     assume(_wrong(_records(specs)[1][i]))
     return _labelled(specs, {i: Label.CORRUPT})
@@ -443,8 +433,9 @@ def labelled_frames(*labels: Label | str) -> st.SearchStrategy[LabelledFrame]:
       record of a zero UDP field has no expected value for it to compare;
     * ``unverifiable``: a TCP or ICMP field whose IP length field claims more bytes
       than there are;
-    * ``corrupt``: any field, a value that none of :mod:`vxsum.verdicts.signatures`'
-      fingerprints explains.
+    * ``corrupt``: any field, a random value that no rule of
+      :mod:`vxsum.verdicts.rules` explains (the rules reject such draws; they never
+      choose a label).
     """
     chosen = [Label(x) for x in labels] or list(LABELLED)  # ValueError for a wrong name
     return st.sampled_from(chosen).flatmap(lambda label: _MAKERS[label]())

@@ -1,1 +1,38 @@
-"""verdicts."""
+"""Verdicts: from checksum-field facts to a label and its evidence, as codes and numbers.
+
+:mod:`~vxsum.verdicts.rules` is the only place a cause is decided (the codes are in
+:mod:`~vxsum.verdicts.labels`); :mod:`~vxsum.verdicts.confirm` checks a NAT explanation
+against a conntrack table or a capture taken before NAT
+(:mod:`~vxsum.verdicts.prenat`), with the kernel model; :mod:`~vxsum.verdicts.flows`
+weighs what the packets of a flow say together; :mod:`~vxsum.verdicts.verdict` runs them
+in that order (:func:`classify`, :func:`classify_stream`, :class:`Judge`);
+:mod:`~vxsum.verdicts.diagnosis` says what a capture's verdicts mean for the cluster, and
+:mod:`~vxsum.verdicts.text` puts codes into words for the edge.
+"""
+
+from .diagnosis import Diagnosis, Finding, diagnose
+from .flows import FlowTable
+from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
+from .prenat import Before, PreNatCapture
+from .rules import judge
+from .verdict import Judge, Verdict, classify, classify_stream
+
+__all__ = [
+    "HARMLESS",
+    "LABELS",
+    "ROW",
+    "Before",
+    "Context",
+    "Diagnosis",
+    "Evidence",
+    "Finding",
+    "FlowTable",
+    "Judge",
+    "Label",
+    "PreNatCapture",
+    "Verdict",
+    "classify",
+    "classify_stream",
+    "diagnose",
+    "judge",
+]

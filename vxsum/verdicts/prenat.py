@@ -13,9 +13,7 @@ captures by its tunnel payload (the VXLAN or Geneve header and the inner frame),
 inner TCP/UDP checksum fields left out: the NIC or ``skb_checksum_help`` may fill a
 pending inner checksum between the two taps. :meth:`PreNatCapture.before_nat` gives an
 after-NAT packet's outer tuple and outer UDP checksum as they were before NAT, and
-:func:`judge_with_before` runs the kernel model (:func:`vxsum.kernel.nat.nat_rewrite`) on that
-very packet: a field that comes out as captured is confirmed ``nat-stale`` or
-``nat-zero-mangled``, a wrong one that does not is ``corrupt``.
+:func:`vxsum.verdicts.confirm.check_nat` runs the kernel model on that very packet.
 
 Memory. The index holds no Python object per packet: a 64-bit BLAKE2b digest of the
 key, the flow number, the checksum, the IPv4 id and the record number: 20 bytes per
@@ -31,7 +29,6 @@ only the source can change).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import struct
 from array import array
@@ -42,26 +39,19 @@ from hashlib import blake2b
 import numpy as np
 import numpy.typing as npt
 
+from ..capture.linktypes import LinkType
+from ..capture.nflog import nflog_payload
 from ..capture.reader import CaptureReader
-from ..core.checksum import checksum, ones_add, ones_sum
 from ..errors import CaptureError, ParseError
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
-from ..frames.fields import ChecksumField, Status
-from ..frames.frame import LINKTYPE_RAW, Frame, parse
+from ..frames.frame import Frame, parse
 from ..frames.ip import IPv4, IPv6
 from ..frames.transport import UDP
 from ..frames.tunnels import Geneve, Vxlan, VxlanGpe
 from ..kernel.conntrack import Tuple
-from ..kernel.versions import Kernel
-from .stream import outer_after_nat
-from .verdict import Label, Verdict, inner_pending
 
-__all__ = ["LINKTYPE_NFLOG", "Before", "PreNatCapture", "judge_with_before"]
+__all__ = ["Before", "PreNatCapture"]
 
-LINKTYPE_NFLOG = 239
-"""``tcpdump -i nflog:N``: an NFLOG header and TLVs around the packet from its IP header."""
-_NFULA_PAYLOAD = 9
-_PRE_FIX, _FIXED = Kernel(5, 4, 40), Kernel(6, 1)
 _INNER_L4 = ("tcp", "udp", "udplite")  # the fields a NIC may fill between the taps
 _U16 = struct.Struct("!H")
 
@@ -80,10 +70,6 @@ class Before:
     """The outer IPv4 identification (None over IPv6); NAT leaves it alone."""
     matches: int = 1
     """Packets before NAT that fit; more than 1 only for a payload sent twice alike."""
-
-
-def _endpoint(addr: bytes, port: int) -> str:
-    return f"{ipaddress.ip_address(addr)}:{port}"
 
 
 def _digest(payload: bytes | bytearray) -> int:
@@ -167,27 +153,6 @@ def _fast(data: memoryview, ip: int, cfg: ParseConfig) -> tuple[int, Tuple, int,
     return _digest(payload), outer, u16(data, udp + 6)[0], u16(data, ip + 4)[0]
 
 
-def _nflog_payload(data: memoryview) -> memoryview | None:
-    """The packet inside an NFLOG record (the NFULA_PAYLOAD TLV), or None.
-
-    The TLVs' length and type are in the capturing host's byte order (LINKTYPE_NFLOG);
-    it is told from the first TLV, whose type is small in the right order.
-    """
-    if len(data) < 8:
-        return None
-    order = "<" if data[6] < 0x40 and data[7] == 0 else ">"
-    tlv = struct.Struct(order + "HH")
-    pos = 4
-    while pos + 4 <= len(data):
-        length, kind = tlv.unpack_from(data, pos)
-        if length < 4 or pos + length > len(data):
-            return None
-        if kind & 0x3FFF == _NFULA_PAYLOAD:  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
-            return data[pos + 4 : pos + length]
-        pos += (length + 3) & ~3
-    return None
-
-
 class _Builder:
     """Collects index rows in compact arrays; :meth:`done` sorts them by key."""
 
@@ -228,13 +193,13 @@ class _Builder:
         self.add_row(record, key, outer, udp.checksum, ip_id)
 
     def add_bytes(self, record: int, data: memoryview, linktype: int, wirelen: int) -> None:
-        if linktype == LINKTYPE_NFLOG:
-            payload = _nflog_payload(data)
+        if linktype == LinkType.NFLOG:
+            payload = nflog_payload(data)
             if payload is None:
                 self.packets += 1
                 self.skipped += 1
                 return
-            data, linktype, wirelen, ip = payload, LINKTYPE_RAW, len(payload), 0
+            data, linktype, wirelen, ip = payload, LinkType.RAW, len(payload), 0
         elif linktype == 1 and len(data) >= 14 and data[12] == 8 and data[13] == 0:
             ip = 14
         else:
@@ -372,121 +337,3 @@ class PreNatCapture:
     def _goes_to(self, row: int, dst: bytes, dport: int) -> bool:
         flow = self.flows[int(self.flow_of[row])]
         return flow.dst == dst and flow.dport == dport
-
-    def refine(self, frame: Frame, verdicts: list[Verdict]) -> list[Verdict]:
-        """``frame``'s verdicts (one per checksum field) with every outer UDP one judged
-        against its packet before NAT (:func:`judge_with_before`) where there is one."""
-        out = []
-        for f, v in zip(frame.checksums, verdicts, strict=True):
-            before = self.before_nat(frame, f.depth) if f.layer == "udp" else None
-            out.append(v if before is None else judge_with_before(frame, f, v, before))
-        return out
-
-
-# --- the verdict ----------------------------------------------------------------------
-
-
-def _due(frame: Frame, ip: IPv4 | IPv6, udp: UDP, f: ChecksumField, src: bytes, sport: int) -> int:
-    """The right outer checksum for the packet with source ``src``:``sport``, once any
-    pending inner checksum is filled (what local checksum offload writes)."""
-    span = bytearray(frame.data[udp.offset : udp.offset + udp.length_field])
-    span[0:2] = sport.to_bytes(2, "big")
-    span[6:8] = b"\x00\x00"
-    inner = inner_pending(f, frame.checksums)
-    if inner is not None and inner.expected is not None:
-        at = inner.field_offset - udp.offset
-        span[at : at + 2] = inner.expected.to_bytes(2, "big")
-    pseudo = ones_add(f.pseudo_sum, 0xFFFF ^ ones_sum(ip.src), ones_sum(src))
-    return checksum(bytes(span), pseudo) or 0xFFFF
-
-
-def _nat(frame: Frame, ip: IPv4 | IPv6, udp: UDP, before: Before, kernel: Kernel) -> int:
-    """The outer field the kernel model leaves when it rewrites the packet before NAT to
-    the source ``frame`` shows, with a checksum pending (CHECKSUM_PARTIAL)."""
-    src, sport = before.outer.src, before.outer.sport
-    return outer_after_nat(frame, ip, udp, src, sport, before.checksum, kernel)
-
-
-def _corrupt(v: Verdict, detail: str) -> Verdict:
-    return replace(v, verdict=Label.CORRUPT, harmless=False, detail=detail, pre_nat_port=None)
-
-
-def judge_with_before(
-    frame: Frame, field: ChecksumField, verdict: Verdict, before: Before
-) -> Verdict:
-    """The exact verdict on an outer UDP checksum field, given its packet before NAT.
-
-    Runs the kernel model (:func:`vxsum.kernel.nat.nat_rewrite`, a kernel before the NAT fix and a
-    fixed one, checksum pending) on the packet as ``before`` holds it: a wrong field that
-    comes out as captured is confirmed ``nat-zero-mangled`` (0 before NAT) or
-    ``nat-stale`` (right before NAT); one that does not, or was wrong already before NAT,
-    is ``corrupt``. Fields that are right or explained as harmless, other fields, and a
-    ``before`` with another destination are returned unchanged.
-    """
-    if field.layer != "udp" or field.status != Status.BAD or verdict.harmless:
-        return verdict
-    found = _outer(frame, field.depth)
-    if found is None:
-        return verdict
-    ip, udp, _ = found
-    b = before.outer
-    if (b.dst, b.dport) != (ip.dst, udp.dst_port) or len(b.src) != len(ip.src):
-        return verdict
-    stored, old = field.stored, before.checksum
-    was, now = _endpoint(b.src, b.sport), _endpoint(ip.src, udp.src_port)
-    to = _endpoint(ip.dst, udp.dst_port)
-    source = f"capture before NAT, record {before.record}"
-    due_before = _due(frame, ip, udp, field, b.src, b.sport)
-    due_after = _due(frame, ip, udp, field, ip.src, udp.src_port)
-    if (b.src, b.sport) == (ip.src, udp.src_port):
-        if stored == old:
-            return _corrupt(
-                verdict,
-                f"wrong before NAT already, and NAT did not rewrite it ({source}: 0x{old:04x} "
-                f"in {was} -> {to} where 0x{due_before:04x} was due); no known mechanism",
-            )
-        return _corrupt(
-            verdict,
-            f"changed between the two captures without NAT ({source}: 0x{old:04x} in {was} "
-            f"-> {to}; now 0x{stored:04x} where 0x{due_after:04x} is due); no known mechanism",
-        )
-    fixed, pre_fix = _nat(frame, ip, udp, before, _FIXED), _nat(frame, ip, udp, before, _PRE_FIX)
-    if old == 0 and stored == pre_fix:
-        return replace(
-            verdict,
-            verdict=Label.NAT_ZERO_MANGLED,
-            harmless=False,
-            detail=f"confirmed by the {source}: the field was 0 (no checksum) in {was} -> {to}; "
-            f"NAT of the source to {now} on a kernel before 'never update the UDP checksum when "
-            f"it's 0' turned it into 0x{stored:04x} (a fixed kernel leaves 0); receivers drop it",
-        )
-    if old != 0 and stored == fixed:
-        if old != due_before:
-            return _corrupt(
-                verdict,
-                f"wrong before NAT already ({source}: 0x{old:04x} in {was} -> {to} where "
-                f"0x{due_before:04x} was due); NAT of the source to {now} then left 0x{stored:04x}",
-            )
-        how = []
-        if b.sport != udp.src_port:
-            how.append("the port change ignored")
-        if b.src != ip.src:
-            how.append("the address change applied with the wrong sign")
-        return replace(
-            verdict,
-            verdict=Label.NAT_STALE,
-            harmless=False,
-            pre_nat_port=b.sport,
-            detail=f"confirmed by the {source}: {was} -> {to} carried 0x{old:04x}, right for "
-            f"that packet (local checksum offload); NAT rewrote the source to {now} and updated "
-            f"the field as if it were a pending seed ({' and '.join(how)}), leaving "
-            f"0x{stored:04x} where 0x{due_after:04x} is due; receivers drop it",
-        )
-    kernels = f"0x{fixed:04x}"
-    if pre_fix != fixed:
-        kernels += f" (0x{pre_fix:04x} on a kernel before the NAT fix)"
-    return _corrupt(
-        verdict,
-        f"not what NAT of {was} to {now} leaves ({source}): 0x{old:04x} before NAT becomes "
-        f"{kernels}, captured 0x{stored:04x} where 0x{due_after:04x} is due; no known mechanism",
-    )

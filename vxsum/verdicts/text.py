@@ -1,26 +1,22 @@
-"""The evidence texts of verdicts, built from numbers.
+"""Words for verdicts, made from their codes and numbers: used only at the edge.
 
-One function per mechanism. The per-frame classifier (:mod:`vxsum.verdicts.verdict`) and the
-batch path (:mod:`vxsum.frames.layouts`, :mod:`vxsum.report.rows`) both call these, so a field gets
-the same words whichever path judged it.
+:func:`detail` renders one :data:`~vxsum.verdicts.labels.ROW` (the writers, the command
+line and :attr:`vxsum.verdicts.verdict.Verdict.detail` call it); nothing in vxsum reads
+these texts back. Each evidence code has one template here, and each context code one
+that wraps it or replaces it.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "CORRUPT",
-    "NO_CHECKSUM",
-    "ZERO_MANGLED",
-    "ip_zero",
-    "lco_note",
-    "lco_pending",
-    "nat_stale",
-    "offload_seed",
-    "stale_confirmed",
-    "stale_contradicted",
-    "stale_unconfirmed",
-    "tso_seed",
-]
+import ipaddress
+
+import numpy as np
+import numpy.typing as npt
+
+from ..frames.fields import LAYERS, REASONS
+from .labels import Context, Evidence
+
+__all__ = ["CORRUPT", "NO_CHECKSUM", "ZERO_MANGLED", "detail", "details", "endpoint"]
 
 NO_CHECKSUM = "0: no checksum (UDP over IPv4, RFC 768)"
 CORRUPT = "wrong, and no known mechanism explains it"
@@ -29,75 +25,183 @@ ZERO_MANGLED = (
     "NAT of a kernel before 'never update the UDP checksum when it's 0' "
     "(5.7, 5.6.13, 5.4.41, 4.19.123, 4.14.181); receivers drop it"
 )
+_FIXED = {
+    Evidence.NONE: "",
+    Evidence.NO_CHECKSUM: NO_CHECKSUM,
+    Evidence.NEGATIVE_ZERO: (
+        "0x0000 where 0xFFFF is due: over IPv6 a zero UDP checksum means none, "
+        "which is illegal (RFC 8200 section 8.1)"
+    ),
+    Evidence.ILLEGAL_ZERO: "0 over IPv6 outside a zero-checksum tunnel port",
+    Evidence.ZERO_MANGLED: ZERO_MANGLED,
+    Evidence.UNEXPLAINED: CORRUPT,
+}
+_NO_FIX = "'never update the UDP checksum when it's 0'"
 
 
-def offload_seed(pseudo_sum: int, expected: int) -> str:
-    """The field holds its pseudo-header sum: a sender-side capture before the NIC's fill."""
+def _hex(value: int) -> str:
+    return f"0x{value:04x}"
+
+
+def endpoint(words: npt.NDArray[np.integer], port: int, v6: bool) -> str:
+    """'address:port' from an address as 8 big-endian words (IPv4 in the first two)."""
+    raw = np.asarray(words, dtype=">u2").tobytes()
+    return f"{ipaddress.ip_address(raw if v6 else raw[:4])}:{port}"
+
+
+def _note(row: np.void) -> str:
+    """' once the inner tcp field 0x.. becomes 0x..' where the inner field is pending."""
+    if not row["pending"]:
+        return ""
+    inner = LAYERS[row["inner_layer"]]
+    stored, due = _hex(int(row["inner_stored"])), _hex(int(row["inner_expected"]))
+    return f" once the inner {inner} field {stored} becomes {due}"
+
+
+def _own(row: np.void) -> str:
+    """What the field's own bytes show."""
+    evidence = Evidence(int(row["evidence"]))
+    fixed = _FIXED.get(evidence)
+    if fixed is not None:
+        return fixed
+    expected = int(row["expected"])
+    if evidence == Evidence.UNVERIFIABLE:
+        reason = REASONS[row["reason"]]
+        return f"cannot be checked from this capture: {reason or 'unknown'}"
+    if evidence == Evidence.SEED:
+        return (
+            f"the pseudo-header seed {_hex(int(row['pseudo']))} (CHECKSUM_PARTIAL): captured "
+            f"on the sender before the NIC filled in {_hex(expected)}"
+        )
+    if evidence == Evidence.IP_ZERO:
+        return (
+            "0 in an IPv4 header checksum: left for the NIC by header checksum offload "
+            f"(not Linux; e.g. Windows with TSO), captured before it wrote {_hex(expected)}"
+        )
+    if evidence == Evidence.TSO_SEED:
+        return (
+            f"the pseudo-header seed without the length, {_hex(int(row['stored']))}, that a "
+            "sender leaves for segmentation offload (TSO/GSO): captured before the NIC cut "
+            "and filled it"
+        )
+    if evidence == Evidence.LCO:
+        return f"local checksum offload: right{_note(row)} (the NIC fills the inner one)"
+    if evidence == Evidence.STALE:
+        return (
+            f"consistent with a source-port rewrite {int(row['port'])} -> {int(row['sport'])} "
+            f"that left the checksum as it was: right for port {int(row['port'])}{_note(row)}; "
+            "receivers drop it (a second MASQUERADE of the outer packet: kube-proxy before "
+            "PR 92035 with VXLAN udpcsum on)"
+        )
+    raise ValueError(f"unknown evidence code {evidence}")
+
+
+def _flow(row: np.void, own: str) -> str:
+    context, count, port = Context(int(row["context"])), int(row["count"]), int(row["port"])
+    if context == Context.FLOW_AGREES:
+        return (
+            f"confirmed by {count} packets of its outer flow, which all imply pre-NAT port "
+            f"{port}; {own}"
+        )
+    if context == Context.FLOW_RIGHT:
+        packets = "packet" if count == 1 else "packets"
+        return (
+            f"not confirmed: {count} other {packets} of its outer flow carry a right checksum, "
+            "which a source-port "
+            "rewrite of the whole flow would have left stale as well (unless they had no "
+            f"pending inner checksum); {own}"
+        )
+    others = "another pre-NAT port" if count == 1 else f"{count} other pre-NAT ports"
     return (
-        f"the pseudo-header seed 0x{pseudo_sum:04x} (CHECKSUM_PARTIAL): captured on the "
-        f"sender before the NIC filled in 0x{expected:04x}"
+        f"not a stale checksum: other packets of its outer flow imply {others}, this one "
+        f"{port}; no known mechanism explains it"
     )
 
 
-def ip_zero(expected: int) -> str:
-    """An IPv4 header checksum of 0, left for the NIC by header checksum offload."""
+def _nat(row: np.void) -> str:
+    """The texts of a NAT context: conntrack, or a capture taken before NAT."""
+    context, v6 = Context(int(row["context"])), bool(row["v6"])
+    was = endpoint(row["pre_src"], int(row["pre_sport"]), v6)
+    now = endpoint(row["src"], int(row["sport"]), v6)
+    to = endpoint(row["dst"], int(row["dport"]), v6)
+    stored, due = _hex(int(row["stored"])), _hex(int(row["due"]))
+    old, due_before = _hex(max(int(row["pre_value"]), 0)), _hex(int(row["pre_due"]))
+    source = f"capture before NAT, record {int(row['pre_record'])}"
+    if context == Context.CONNTRACK_STALE:
+        return (
+            f"confirmed by conntrack: NAT rewrote {was} to {now} and updated the "
+            "local-checksum-offload value as if it were a pending seed (the port change "
+            "ignored, an address change with the wrong sign); receivers drop it"
+        )
+    if context == Context.CONNTRACK_ZERO:
+        return (
+            f"confirmed by conntrack: a zero field that NAT of {was} to {now} turned into "
+            f"{stored} on a kernel before {_NO_FIX}; receivers drop it"
+        )
+    if context == Context.CONNTRACK_NOT_NAT:
+        return f"not what NAT of {was} to {now} leaves (conntrack); no known mechanism"
+    if context == Context.BEFORE_WRONG_NO_NAT:
+        return (
+            f"wrong before NAT already, and NAT did not rewrite it ({source}: {old} in {was} "
+            f"-> {to} where {due_before} was due); no known mechanism"
+        )
+    if context == Context.BEFORE_CHANGED:
+        return (
+            f"changed between the two captures without NAT ({source}: {old} in {was} -> "
+            f"{to}; now {stored} where {due} is due); no known mechanism"
+        )
+    if context == Context.BEFORE_ZERO:
+        return (
+            f"confirmed by the {source}: the field was 0 (no checksum) in {was} -> {to}; NAT "
+            f"of the source to {now} on a kernel before {_NO_FIX} turned it into {stored} "
+            "(a fixed kernel leaves 0); receivers drop it"
+        )
+    if context == Context.BEFORE_WRONG_ALREADY:
+        return (
+            f"wrong before NAT already ({source}: {old} in {was} -> {to} where {due_before} "
+            f"was due); NAT of the source to {now} then left {stored}"
+        )
+    if context == Context.BEFORE_STALE:
+        how = []
+        if row["pre_sport"] != row["sport"]:
+            how.append("the port change ignored")
+        if not np.array_equal(row["pre_src"], row["src"]):
+            how.append("the address change applied with the wrong sign")
+        return (
+            f"confirmed by the {source}: {was} -> {to} carried {old}, right for that packet "
+            f"(local checksum offload); NAT rewrote the source to {now} and updated the field "
+            f"as if it were a pending seed ({' and '.join(how)}), leaving {stored} where "
+            f"{due} is due; receivers drop it"
+        )
+    fixed, prefix = int(row["pre_fixed"]), int(row["pre_prefix"])
+    kernels = _hex(fixed)
+    if prefix != fixed:
+        kernels += f" ({_hex(prefix)} on a kernel before the NAT fix)"
     return (
-        f"0 in an IPv4 header checksum: left for the NIC by header checksum offload "
-        f"(not Linux; e.g. Windows with TSO), captured before it wrote 0x{expected:04x}"
+        f"not what NAT of {was} to {now} leaves ({source}): {old} before NAT becomes "
+        f"{kernels}, captured {stored} where {due} is due; no known mechanism"
     )
 
 
-def tso_seed(stored: int) -> str:
-    """A TCP field holding the seed without the length (segmentation offload)."""
-    return (
-        f"the pseudo-header seed without the length, 0x{stored:04x}, that a sender leaves "
-        "for segmentation offload (TSO/GSO): captured before the NIC cut and filled it"
-    )
+def detail(row: np.void) -> str:
+    """The evidence of one verdict row, in words."""
+    context = int(row["context"])
+    if context == Context.NONE:
+        return _own(row)
+    if context <= Context.FLOW_CONTRADICTS:
+        return _flow(row, _own(row))
+    return _nat(row)
 
 
-def lco_note(inner_layer: str, inner_stored: int, inner_expected: int) -> str:
-    """' once the inner tcp field 0x.. becomes 0x..': the pending inner field's fill."""
-    return (
-        f" once the inner {inner_layer} field 0x{inner_stored:04x} becomes 0x{inner_expected:04x}"
-    )
-
-
-def lco_pending(note: str) -> str:
-    """An outer UDP checksum that local checksum offload made, right after the inner fill."""
-    return f"local checksum offload: right{note} (the NIC fills the inner one)"
-
-
-def nat_stale(old_port: int, port: int, note: str) -> str:
-    """A tunnel's outer checksum right for an earlier source port: one packet's evidence."""
-    return (
-        f"consistent with a source-port rewrite {old_port} -> {port} that left the checksum "
-        f"as it was: right for port {old_port}{note}; receivers drop it (a second MASQUERADE "
-        "of the outer packet: kube-proxy before PR 92035 with VXLAN udpcsum on)"
-    )
-
-
-def stale_confirmed(agree: int, old_port: int, detail: str) -> str:
-    """``detail`` prefixed with the flow evidence that confirms it."""
-    return (
-        f"confirmed by {agree} packets of its outer flow, which all imply pre-NAT port "
-        f"{old_port}; {detail}"
-    )
-
-
-def stale_unconfirmed(right: int, detail: str) -> str:
-    """``detail`` prefixed with what speaks against it: right checksums in the same flow."""
-    packets = "packet" if right == 1 else "packets"
-    return (
-        f"not confirmed: {right} other {packets} of its outer flow carry a right checksum, "
-        "which a source-port rewrite of the whole flow would have left stale as well "
-        f"(unless they had no pending inner checksum); {detail}"
-    )
-
-
-def stale_contradicted(old_port: int, others: list[int]) -> str:
-    """A ``nat-stale`` candidate whose outer flow implies other pre-NAT ports: corrupt."""
-    listed = ", ".join(str(p) for p in others)
-    return (
-        f"not a stale checksum: other packets of its outer flow imply pre-NAT ports "
-        f"{listed}, this one {old_port}; no known mechanism explains it"
-    )
+def details(rows: npt.NDArray[np.void]) -> list[str]:
+    """:func:`detail` of every row; the fixed texts without a call per row."""
+    out = [""] * len(rows)
+    evidence, context = rows["evidence"], rows["context"]
+    for code, text in _FIXED.items():
+        if text:
+            for i in np.flatnonzero((evidence == code) & (context == 0)).tolist():
+                out[i] = text
+    own = np.isin(evidence, list(_FIXED), invert=True) | (context != 0)
+    for i in np.flatnonzero(own).tolist():
+        out[i] = detail(rows[i])
+    return out

@@ -1,48 +1,54 @@
-"""The classifier: for every checksum field of a frame, is it right, and if not, why?
+"""Verdicts: for every checksum field, is it right, and if not, why?
 
-One :class:`Verdict` per checksum field that :func:`vxsum.parse` reports, with a stable
-label (:class:`Label`), whether it is harmless, the stored and expected values, and
-the evidence in numbers. This module judges one frame on its own; evidence across the
-packets of a flow (and from conntrack or a capture before NAT) is a later layer that
-turns "consistent with" into "confirmed".
-
-How a wrong field is explained, in this order (kernel-model.md, :mod:`vxsum.verdicts.signatures`):
-
-1. ``offload-seed``: it holds its own pseudo-header sum, the seed a sender leaves for
-   the NIC (CHECKSUM_PARTIAL): a capture taken on the sender before the fill; or that
-   sum without the length, which segmentation offload (TSO/GSO) leaves; or 0 in an
-   IPv4 header checksum that the NIC fills (header checksum offload, not Linux).
-2. ``lco-pending``: a tunnel's outer UDP checksum that becomes exactly right once the
-   inner pending field (a seed) gets its final value: local checksum offload.
-3. ``nat-zero-mangled``: a tunnel's outer UDP field of 0xFFFF where the checksum is
-   wrong: what a pre-fix kernel's NAT writes into a zero field on a port-only rewrite.
-4. ``nat-stale``: a tunnel's outer UDP checksum that would be right (after the inner
-   fill, if one is pending) for a source port in the ephemeral range, the range
-   ``udp_flow_src_port`` draws VXLAN ports from: left stale by a port rewrite.
-5. ``corrupt``: wrong, and none of these explains it.
+:func:`classify` judges one frame on its own: its facts (:func:`vxsum.frames.facts.facts_of`)
+go through the rules (:func:`vxsum.verdicts.rules.judge`), one :class:`Verdict` per field.
+:func:`classify_stream` judges many frames as :func:`vxsum.report.analysis.analyze_file`
+does, with :class:`Judge`: the rules, then a NAT context where one is given (a conntrack
+table, a capture taken before NAT: :mod:`vxsum.verdicts.confirm`), then what the packets
+of each flow say together (:mod:`vxsum.verdicts.flows`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from ..core.checksum import ones_add, update_span
+import numpy as np
+import numpy.typing as npt
+
 from ..frames.config import ParseConfig
-from ..frames.fields import ChecksumField, Status
+from ..frames.facts import Columns, facts_of, gather, scatter
+from ..frames.fields import LAYERS
 from ..frames.frame import Frame, parse
-from . import text as evidence
-from .labels import HARMLESS, Label
-from .signatures import EPHEMERAL_PORTS, port_before_rewrite
+from ..kernel.conntrack import Conntrack
+from . import text
+from .confirm import needs_context, with_context
+from .diagnosis import Diagnosis, diagnose
+from .flows import FlowTable
+from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
+from .prenat import PreNatCapture
+from .rules import Table, judge, verdicts
 
-__all__ = ["HARMLESS", "Label", "Verdict", "classify"]
+__all__ = ["CONFIRMED", "Judge", "Verdict", "classify", "classify_stream", "confirmed"]
 
-_TUNNEL_LAYERS = ("tcp", "udp", "udplite")
-_PSEUDO_HEADER_LAYERS = ("tcp", "udp", "udplite", "icmpv6")  # only these have a seed
+Rows = npt.NDArray[np.void]
+
+CONFIRMED = frozenset({Context.FLOW_AGREES, Context.CONNTRACK_STALE, Context.BEFORE_STALE})
+"""The contexts that confirm a ``nat-stale`` field."""
+_STALE = LABELS.index(Label.NAT_STALE)
+
+
+def confirmed(rows: Rows) -> int:
+    """How many ``nat-stale`` rows a context confirmed."""
+    stale = rows["label"] == _STALE
+    return int((stale & np.isin(rows["context"], [int(c) for c in CONFIRMED])).sum())
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The verdict on one checksum field."""
+    """The verdict on one checksum field: its label and the evidence, as codes and numbers
+    (``row``, a :data:`~vxsum.verdicts.labels.ROW`); :attr:`detail` says it in words."""
 
     layer: str
     depth: int
@@ -51,12 +57,37 @@ class Verdict:
     expected: int | None
     verdict: Label
     harmless: bool
-    detail: str
-    pre_nat_port: int | None = None
-    """For ``nat-stale``: the source port the field is right for (flow evidence uses it)."""
+    evidence: Evidence
+    context: Context
+    pre_nat_port: int | None
+    """``nat-stale``: the source port the field is right for."""
+    row: np.void = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, row: np.void) -> Verdict:
+        label = LABELS[row["label"]]
+        expected, port = int(row["expected"]), int(row["port"])
+        return cls(
+            LAYERS[row["layer"]],
+            int(row["depth"]),
+            bool(row["quoted"]),
+            int(row["stored"]),
+            None if expected < 0 else expected,
+            label,
+            label in HARMLESS,
+            Evidence(int(row["evidence"])),
+            Context(int(row["context"])),
+            port if label == Label.NAT_STALE and port >= 0 else None,
+            row.copy(),
+        )
+
+    @property
+    def detail(self) -> str:
+        """The evidence in words (:func:`vxsum.verdicts.text.detail`)."""
+        return text.detail(self.row)
 
     def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready values (the label as its string), without internal evidence."""
+        """Plain JSON-ready values (the label as its string)."""
         return {
             "layer": self.layer,
             "depth": self.depth,
@@ -69,88 +100,84 @@ class Verdict:
         }
 
 
-def _verdict(f: ChecksumField, label: Label, detail: str, port: int | None = None) -> Verdict:
-    return Verdict(
-        f.layer, f.depth, f.quoted, f.stored, f.expected, label, label in HARMLESS, detail, port
-    )
-
-
-def inner_pending(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumField | None:
-    """The inner L4 field of ``outer``'s tunnel payload, if it holds its seed (pending)."""
-    for f in fields:
-        inside = outer.span_offset < f.field_offset < outer.span_offset + outer.span_length
-        if inside and f.depth == outer.depth + 1 and f.layer in _TUNNEL_LAYERS and not f.quoted:
-            if f.status == Status.BAD and f.stored == f.pseudo_sum and f.expected is not None:
-                return f
-            return None
-    return None
-
-
-def _explain_bad(f: ChecksumField, frame: Frame) -> Verdict:
-    assert f.expected is not None
-    if f.layer in _PSEUDO_HEADER_LAYERS and f.stored == f.pseudo_sum:
-        return _verdict(f, Label.OFFLOAD_SEED, evidence.offload_seed(f.pseudo_sum, f.expected))
-    if f.layer == "ipv4" and f.stored == 0:
-        return _verdict(f, Label.OFFLOAD_SEED, evidence.ip_zero(f.expected))
-    if f.layer == "tcp" and f.stored == ones_add(f.pseudo_sum, 0xFFFF ^ f.span_length):
-        return _verdict(f, Label.OFFLOAD_SEED, evidence.tso_seed(f.stored))
-    tunnel = f.layer == "udp" and any(x.depth == f.depth + 1 for x in frame.checksums)
-    if not tunnel:
-        return _verdict(f, Label.CORRUPT, evidence.CORRUPT)
-    due, note = f.expected, ""
-    inner = inner_pending(f, frame.checksums)
-    if inner is not None:
-        assert inner.expected is not None
-        offset = inner.field_offset - f.span_offset
-        due = (
-            update_span(
-                f.expected,
-                offset,
-                inner.stored.to_bytes(2, "big"),
-                inner.expected.to_bytes(2, "big"),
-            )
-            or 0xFFFF
-        )
-        note = evidence.lco_note(inner.layer, inner.stored, inner.expected)
-        if f.stored == due:
-            return _verdict(f, Label.LCO_PENDING, evidence.lco_pending(note))
-    if f.stored == 0xFFFF:
-        return _verdict(f, Label.NAT_ZERO_MANGLED, evidence.ZERO_MANGLED)
-    sport = int.from_bytes(frame.data[f.span_offset : f.span_offset + 2], "big")
-    old = port_before_rewrite(f.stored, due, sport)
-    low, high = EPHEMERAL_PORTS
-    if low <= old <= high and old != sport:
-        return _verdict(f, Label.NAT_STALE, evidence.nat_stale(old, sport, note), old)
-    return _verdict(f, Label.CORRUPT, evidence.CORRUPT)
-
-
-def _judge(f: ChecksumField, frame: Frame) -> Verdict:
-    if f.status == Status.GOOD:
-        return _verdict(f, Label.GOOD, "")
-    if f.status == Status.NO_CHECKSUM:
-        return _verdict(f, Label.NO_CHECKSUM, evidence.NO_CHECKSUM)
-    if f.status == Status.ILLEGAL_ZERO:
-        if f.expected == 0xFFFF:
-            return _verdict(
-                f,
-                Label.NEGATIVE_ZERO,
-                "0x0000 where 0xFFFF is due: over IPv6 a zero UDP checksum means none, "
-                "which is illegal (RFC 8200 section 8.1)",
-            )
-        return _verdict(f, Label.ILLEGAL_ZERO, "0 over IPv6 outside a zero-checksum tunnel port")
-    if f.status == Status.UNVERIFIABLE:
-        reason = f.reason.value if f.reason is not None else "unknown"
-        return _verdict(f, Label.UNVERIFIABLE, f"cannot be checked from this capture: {reason}")
-    return _explain_bad(f, frame)
-
-
 def classify(
     frame: Frame | bytes | bytearray | memoryview,
     linktype: int = 1,
     *,
     config: ParseConfig | None = None,
 ) -> list[Verdict]:
-    """A verdict for every checksum field of one frame (raw bytes are parsed first)."""
+    """A verdict for every checksum field of one frame (raw bytes are parsed first), on
+    the frame's own evidence."""
     if not isinstance(frame, Frame):
         frame = parse(frame, linktype, config=config)
-    return [_judge(f, frame) for f in frame.checksums]
+    return [Verdict.of(row) for row in judge(facts_of(frame))]
+
+
+class Judge:
+    """Verdict rows for a stream of frames: the rules, the NAT context, the flows.
+
+    :meth:`rows` judges the facts of a batch of frames and notes what each flow says;
+    once every frame is in, :meth:`finish` gives the ``nat-stale`` rows their flow context.
+    """
+
+    def __init__(
+        self, conntrack: Conntrack | None = None, before: PreNatCapture | None = None
+    ) -> None:
+        self.conntrack, self.before = conntrack, before
+        self.flows = FlowTable()
+
+    @property
+    def has_context(self) -> bool:
+        return self.conntrack is not None or self.before is not None
+
+    def rows(self, facts: Table, frame_of: Callable[[int], Frame | None]) -> Columns:
+        """The verdicts of ``facts``, as the columns of :data:`ROW`; ``frame_of(number)``
+        gives a frame that a NAT context must look at (None if it cannot be parsed)."""
+        table = verdicts(facts)
+        if self.has_context:
+            asked = np.flatnonzero(needs_context(table))
+            for number in np.unique(table["frame"][asked]).tolist():
+                frame = frame_of(number)
+                if frame is None:
+                    continue
+                mine = asked[table["frame"][asked] == number]
+                part = gather(table, ROW, mine)
+                with_context(frame, part, self.conntrack, self.before)
+                scatter(table, part, mine)
+        self.flows.note(table)
+        return table
+
+    def finish(self, rows: Rows) -> None:
+        """Flow context for the ``nat-stale`` rows among ``rows`` (in place)."""
+        self.flows.refine(rows)
+
+
+def _always(frame: Frame) -> Callable[[int], Frame | None]:
+    return lambda _: frame
+
+
+def classify_stream(
+    frames: Iterable[Frame],
+    *,
+    conntrack: Conntrack | None = None,
+    before: PreNatCapture | None = None,
+) -> tuple[list[list[Verdict]], Diagnosis]:
+    """Verdicts for every frame, with NAT and flow context, and the frames' diagnosis.
+
+    With ``conntrack`` (the sending node's ``conntrack -L``) or ``before`` (a capture of
+    the same packets taken before NAT), explanations of outer UDP checksums are checked
+    exactly (:mod:`vxsum.verdicts.confirm`).
+    """
+    judge_ = Judge(conntrack, before)
+    kept: list[Rows] = []
+    for number, frame in enumerate(frames, 1):
+        kept.append(gather(judge_.rows(facts_of(frame, number), _always(frame)), ROW))
+    labels: Counter[str] = Counter()
+    stale_confirmed = 0
+    result = []
+    for rows in kept:
+        judge_.finish(rows)
+        labels.update(str(LABELS[code]) for code in rows["label"].tolist())
+        stale_confirmed += confirmed(rows)
+        result.append([Verdict.of(row) for row in rows])
+    return result, diagnose(labels, frames=len(kept), stale_confirmed=stale_confirmed)

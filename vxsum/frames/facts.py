@@ -1,0 +1,168 @@
+"""Checksum-field facts: one row of numbers per checksum field, the input of every rule.
+
+The per-frame parser (:func:`facts_of`) and the batch layouts
+(:mod:`vxsum.frames.layouts`) both produce rows of :data:`FACT`, and everything after
+them (:mod:`vxsum.verdicts`) works on these rows, never on parsed headers or text.
+A row says what the field holds and what it should hold for the bytes as captured,
+which bytes it covers, the packet it belongs to (addresses, ports, protocol at its
+depth) and, for a tunnel's outer UDP field, the inner transport field inside its span
+(whose state decides local checksum offload).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .fields import LAYERS, REASONS, STATUSES, ChecksumField
+from .frame import Frame
+from .ip import IPv4
+from .transport import TCP
+
+__all__ = [
+    "FACT",
+    "Columns",
+    "Facts",
+    "columns",
+    "empty",
+    "facts_of",
+    "gather",
+    "layer_code",
+    "scatter",
+    "status_code",
+]
+
+FACT = np.dtype(
+    [
+        ("frame", "<i8"),  # the frame's number (1-based record number in a capture)
+        ("field_offset", "<i4"),  # the field's offset in the frame
+        ("span_offset", "<i4"),  # start of the covered bytes in the frame
+        ("span_length", "<i4"),  # covered length according to the length fields
+        ("expected", "<i4"),  # what the field should hold for the captured bytes; -1: none
+        ("inner_at", "<i4"),  # the inner transport field's offset from span_offset; -1: none
+        ("src", ">u2", (8,)),  # source address of the packet at this depth (IPv4 zero-padded)
+        ("dst", ">u2", (8,)),
+        ("stored", "<u2"),  # what the field holds
+        ("pseudo", "<u2"),  # folded pseudo-header sum (0 without a pseudo-header)
+        ("sport", "<u2"),  # TCP or UDP ports at this depth (0 without one)
+        ("dport", "<u2"),
+        ("inner_stored", "<u2"),  # the inner transport field (when inner_at >= 0)
+        ("inner_expected", "<u2"),
+        ("inner_pseudo", "<u2"),
+        ("depth", "u1"),
+        ("layer", "u1"),  # code into vxsum.frames.fields.LAYERS
+        ("status", "u1"),  # code into STATUSES
+        ("reason", "u1"),  # code into REASONS (0: none)
+        ("proto", "u1"),  # 6 or 17 when the packet at this depth has TCP or UDP, else 0
+        ("inner_layer", "u1"),  # code into LAYERS of the inner field
+        ("inner_status", "u1"),  # code into STATUSES of the inner field
+        ("tunnel", "?"),  # a UDP field whose datagram carries a tunnelled IP packet
+        ("v6", "?"),  # the addresses are IPv6
+        ("quoted", "?"),  # inside an ICMP error
+    ]
+)
+"""One checksum field as numbers (about 100 bytes)."""
+
+Facts = npt.NDArray[np.void]
+"""An array of :data:`FACT` rows."""
+
+Columns = dict[str, npt.NDArray[Any]]
+"""The same rows as columns, one array per field name (``src`` and ``dst`` are (n, 8)):
+how the batch path carries them, since a whole column at a time is what numpy does fast.
+Every rule reads ``table[name]``, which rows and columns both answer."""
+
+_LAYER = {name: code for code, name in enumerate(LAYERS)}
+_STATUS = {status: code for code, status in enumerate(STATUSES)}
+_REASON = {reason: code for code, reason in enumerate(REASONS)}
+_INNER_LAYERS = ("tcp", "udp", "udplite")  # a tunnel payload's transport field
+
+
+def layer_code(name: str) -> int:
+    """The code of a layer name in :data:`~vxsum.frames.fields.LAYERS`."""
+    return _LAYER[name]
+
+
+def status_code(status: object) -> int:
+    """The code of a :class:`~vxsum.frames.fields.Status`."""
+    return _STATUS[status]  # type: ignore[index]
+
+
+def _words(address: bytes) -> list[int]:
+    padded = address.ljust(16, b"\0")
+    return [int.from_bytes(padded[k : k + 2], "big") for k in range(0, 16, 2)]
+
+
+def _inner(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumField | None:
+    """The transport field of a tunnel's payload: the first TCP, UDP or UDP-Lite field one
+    level deeper inside ``outer``'s span."""
+    end = outer.span_offset + outer.span_length
+    for f in fields:
+        inside = outer.span_offset < f.field_offset < end
+        if inside and f.depth == outer.depth + 1 and f.layer in _INNER_LAYERS and not f.quoted:
+            return f
+    return None
+
+
+def facts_of(frame: Frame, number: int = 1) -> Facts:
+    """The facts of every checksum field of ``frame``, in the parser's order; ``number``
+    goes into the ``frame`` column."""
+    fields = frame.checksums
+    out = np.zeros(len(fields), dtype=FACT)
+    depths = {f.depth for f in fields}
+    for row, f in zip(out, fields, strict=True):
+        row["frame"] = number
+        row["field_offset"], row["span_offset"] = f.field_offset, f.span_offset
+        row["span_length"] = f.span_length
+        row["expected"] = -1 if f.expected is None else f.expected
+        row["stored"], row["pseudo"] = f.stored, f.pseudo_sum
+        row["depth"], row["layer"], row["quoted"] = f.depth, _LAYER[f.layer], f.quoted
+        row["status"], row["reason"] = _STATUS[f.status], _REASON[f.reason]
+        ip, l4 = frame.headers_at(f.depth)
+        if ip is not None:
+            row["src"], row["dst"] = _words(ip.src), _words(ip.dst)
+            row["v6"] = not isinstance(ip, IPv4)
+        if l4 is not None:
+            row["sport"], row["dport"] = l4.src_port, l4.dst_port
+            row["proto"] = 6 if isinstance(l4, TCP) else 17
+        row["inner_at"] = -1
+        if f.layer == "udp" and f.depth + 1 in depths:
+            row["tunnel"] = True
+            inner = _inner(f, fields)
+            if inner is not None:
+                row["inner_at"] = inner.field_offset - f.span_offset
+                row["inner_layer"] = _LAYER[inner.layer]
+                row["inner_status"] = _STATUS[inner.status]
+                row["inner_stored"] = inner.stored
+                row["inner_expected"] = 0 if inner.expected is None else inner.expected
+                row["inner_pseudo"] = inner.pseudo_sum
+    return out
+
+
+def empty() -> Facts:
+    """No facts."""
+    return np.zeros(0, dtype=FACT)
+
+
+def columns(rows: npt.NDArray[np.void]) -> Columns:
+    """The columns of a structured array (views: writing to them writes to ``rows``)."""
+    return {name: rows[name] for name in rows.dtype.names or ()}
+
+
+def gather(
+    table: Columns, dtype: np.dtype[np.void], index: npt.NDArray[np.intp] | None = None
+) -> npt.NDArray[np.void]:
+    """Rows of ``dtype`` from the columns of ``table`` (those at ``index``, or all)."""
+    names = dtype.names or ()
+    n = len(table[names[0]]) if index is None else len(index)
+    out = np.zeros(n, dtype=dtype)
+    for name in names:
+        out[name] = table[name] if index is None else table[name][index]
+    return out
+
+
+def scatter(table: Columns, rows: npt.NDArray[np.void], index: npt.NDArray[np.intp]) -> None:
+    """Write ``rows`` back into the columns of ``table`` at ``index``."""
+    for name in rows.dtype.names or ():
+        table[name][index] = rows[name]
