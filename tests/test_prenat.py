@@ -21,13 +21,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import vxsum
 from vxsum.capture import LinkType, write_pcap
 from vxsum.errors import CaptureError
-from vxsum.frames.config import DEFAULT_CONFIG
 from vxsum.frames.facts import facts_of, layer_code
 from vxsum.kernel import scenario
 from vxsum.kernel.csum import IpSummed
@@ -40,7 +39,7 @@ from vxsum.kernel.versions import Kernel
 from vxsum.testing.strategies import clusters, seeds
 from vxsum.verdicts import LABELS, Label, Verdict, classify, classify_stream, judge
 from vxsum.verdicts.confirm import check_nat, needs_context, with_context
-from vxsum.verdicts.prenat import PreNatCapture, _fast, _key, _outer
+from vxsum.verdicts.prenat import PreNatCapture, _outer
 
 UDP_AT = 14 + 20  # outer UDP header of an IPv4-underlay frame
 CONFIRMED = "confirmed by the capture before NAT"
@@ -447,28 +446,20 @@ def test_random_addresses_and_ports_agree_with_the_model(
         assert f"0x{f.stored:04x}" in v.detail
 
 
-@given(nat_cases())
-def test_the_fast_key_is_the_parsed_key(case: tuple[bytes, bytes, Label | None, int]) -> None:
-    for data in case[:2]:
-        frame = vxsum.parse(data)
-        found = _outer(frame, 0)
-        assert found is not None
-        slow = _key(frame, found[1])
-        fast = _fast(memoryview(data), ETH_HEADER, DEFAULT_CONFIG)
-        if fast is not None:
-            assert fast[0] == slow
-            assert fast[1:] == (
-                vxsum.kernel.conntrack.Tuple(
-                    found[0].src, found[0].dst, found[1].src_port, found[1].dst_port
-                ),
-                found[1].checksum,
-                found[0].identification,  # type: ignore[union-attr]
-            )
-        else:  # IPv6 outside, or an inner UDP port that the parser takes for a tunnel
-            inner = [x for x in frame.layers if isinstance(x, vxsum.frames.UDP) and x.depth == 1]
-            tunnel_ports = {4789, 8472, 4790, 6081, 6635, 1701, 3544}
-            on_tunnel = any({x.src_port, x.dst_port} & tunnel_ports for x in inner)
-            assert len(found[0].src) == 16 or on_tunnel
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=nat_cases())
+def test_the_batch_index_is_the_parsed_index(
+    case: tuple[bytes, bytes, Label | None, int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An index read from a file (the batch layouts where they fit) equals the one made
+    from parsed frames, array by array."""
+    path = tmp_path_factory.mktemp("index") / "two.pcap"
+    write_pcap(path, [(0.0, case[0]), (1.0, case[1])])
+    batch = PreNatCapture.from_file(path)
+    parsed = PreNatCapture.from_frames(vxsum.parse(data) for data in case[:2])
+    for name in ("keys", "flow_of", "checks", "ip_ids", "records"):
+        assert getattr(batch, name).tolist() == getattr(parsed, name).tolist(), name
+    assert batch.flows == parsed.flows and (batch.packets, batch.skipped) == (2, 0)
 
 
 # --- the real kernel ----------------------------------------------------------------------

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["NFULA_PAYLOAD", "nflog_payload"]
+__all__ = ["NFULA_PAYLOAD", "nflog_payload", "nflog_span"]
 
 NFULA_PAYLOAD = 9
 """The TLV type of the packet."""
 
 
-def nflog_payload(data: memoryview) -> memoryview | None:
-    """The packet inside an NFLOG record (the NFULA_PAYLOAD TLV), or None.
+def nflog_span(data: memoryview | bytes) -> tuple[int, int] | None:
+    """Where the packet inside an NFLOG record starts and how long it is (the
+    NFULA_PAYLOAD TLV), or None.
 
     The TLVs' length and type are in the capturing host's byte order (LINKTYPE_NFLOG);
     it is told from the first TLV, whose type is small in the right order.
@@ -32,6 +33,12 @@ def nflog_payload(data: memoryview) -> memoryview | None:
         if length < 4 or pos + length > len(data):
             return None
         if kind & 0x3FFF == NFULA_PAYLOAD:  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
-            return data[pos + 4 : pos + length]
+            return pos + 4, length - 4
         pos += (length + 3) & ~3
     return None
+
+
+def nflog_payload(data: memoryview) -> memoryview | None:
+    """The packet inside an NFLOG record (see :func:`nflog_span`), or None."""
+    span = nflog_span(data)
+    return None if span is None else data[span[0] : span[0] + span[1]]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ..capture.linktypes import LinkType
 from ..core.batch import ones_sums
 from .config import ParseConfig
 from .facts import FACT, Columns, columns, layer_code, status_code
@@ -43,7 +44,8 @@ _GOOD, _BAD = status_code(Status.GOOD), status_code(Status.BAD)
 _NOCS = status_code(Status.NO_CHECKSUM)
 _MOD = 0xFFFF
 _BLOCK = 152  # bytes of each record copied: the deepest header read ends before this
-_MIN = 92  # the shortest record with the layout (all IPv4, no tags, inner UDP)
+_MIN = 78  # the fewest bytes from the outer IP header on (all IPv4, no tag, inner UDP)
+_RAW = [int(LinkType.RAW), 12, 14]  # raw IP, also under its older DLT numbers
 
 
 class _Block:
@@ -106,38 +108,53 @@ def _ip_ok(blk: _Block, at: int, v6: bool, left: I64, protos: list[int]) -> B:
     return ok
 
 
-def _layout(blk: _Block) -> tuple[I64, B]:
-    """Per record, its offset set (outer tag, outer IPv6, inner tag, inner IPv6 as bits
-    0-3), and whether the two EtherTypes are IP at all."""
-
-    def ethertype(at: int) -> tuple[I64, B]:
-        """The EtherType at ``at`` or past one 802.1Q tag there, and whether tagged."""
-        t = blk.u16(at)
-        tagged = t == 0x8100
-        if tagged.any():
-            t = np.where(tagged, blk.u16(at + 4), t)
-        return t, tagged
-
-    et, otag = ethertype(12)
-    ov6 = et == 0x86DD
-    ok = (et == 0x0800) | ov6
-    l4 = 14 + 4 * otag + np.where(ov6, 40, 20)
-    # The inner EtherType is 28 bytes into the UDP header: at 62, 66, 82 or 86.
-    places = (np.flatnonzero(np.bincount(l4 - 34, minlength=25)) + 34).tolist()
-    if len(places) == 1:  # the usual case: one outer layout for the whole batch
-        inner_type, tagged = ethertype(places[0] + 28)
-    else:
-        inner_type = np.zeros(len(l4), dtype=np.int64)
-        tagged = np.zeros(len(l4), dtype=bool)
-        for pos in places:
-            here = l4 == pos
-            t, tag = ethertype(pos + 28)
-            inner_type = np.where(here, t, inner_type)
-            tagged |= here & tag
+def _layout(blk: _Block, ov6: B) -> tuple[I64, B]:
+    """Per record (its block starting at the outer IP header, IPv6 where ``ov6``), its
+    offset set (outer IPv6, inner tag, inner IPv6 as bits 0-2), and whether the inner
+    EtherType is IP at all."""
+    l4 = np.where(ov6, 40, 20)
+    # The inner EtherType is 28 bytes into the UDP header, past at most one 802.1Q tag.
+    inner_type = np.zeros(len(l4), dtype=np.int64)
+    tagged = np.zeros(len(l4), dtype=bool)
+    for pos in (np.flatnonzero(np.bincount(l4, minlength=41)) + 28).tolist():
+        here = l4 + 28 == pos
+        t = blk.u16(pos)
+        tag = t == 0x8100
+        t = np.where(tag, blk.u16(pos + 4), t)
+        inner_type = np.where(here, t, inner_type)
+        tagged |= here & tag
     iv6 = inner_type == 0x86DD
-    ok &= (inner_type == 0x0800) | iv6
-    code = otag.astype(np.int64) | ov6 << 1 | tagged << 2 | iv6 << 3
+    ok = (inner_type == 0x0800) | iv6
+    code = ov6.astype(np.int64) | tagged << 1 | iv6 << 2
     return code, ok
+
+
+def _link(buffer: U8, offsets: I64, caplens: I64, linktypes: I64) -> tuple[I64, B]:
+    """Where each record's outer IP header starts (-1: a link layer left to the parser,
+    or too short for the layout), and whether it is IPv6: Ethernet with at most one
+    802.1Q tag, or raw IP."""
+    l3 = np.full(len(offsets), -1, dtype=np.int64)
+    v6 = np.zeros(len(offsets), dtype=bool)
+    eth = np.flatnonzero((linktypes == LinkType.ETHERNET) & (caplens >= 14 + _MIN))
+    if len(eth):
+        o = offsets[eth]
+
+        def u16(at: int) -> I64:
+            return (buffer[o + at].astype(np.int64) << 8) | buffer[o + at + 1]
+
+        ethertype = u16(12)
+        tagged = ethertype == 0x8100
+        if tagged.any():
+            ethertype = np.where(tagged, u16(16), ethertype)
+        ip = (ethertype == 0x0800) | (ethertype == 0x86DD)
+        l3[eth] = np.where(ip, 14 + 4 * tagged, -1)
+        v6[eth] = ethertype == 0x86DD
+    raw = np.flatnonzero(np.isin(linktypes, _RAW) & (caplens >= _MIN))
+    if len(raw):
+        version = buffer[offsets[raw]] >> 4
+        l3[raw] = np.where((version == 4) | (version == 6), 0, -1)
+        v6[raw] = version == 6
+    return l3, v6
 
 
 def _member(x: I64, values: I64) -> B:
@@ -162,9 +179,11 @@ def _one_layout(
 ) -> tuple[B, list[dict[str, object]]]:
     """The records that share one offset set: which fit, and the fact columns of each of
     their checksum fields (outer IPv4 header unless IPv6, outer UDP, inner IPv4 header
-    unless IPv6, inner TCP or UDP), indexed like the records."""
-    otag, ov6, itag, iv6 = (bool(code >> k & 1) for k in range(4))
-    l3 = 14 + 4 * otag
+    unless IPv6, inner TCP or UDP), indexed like the records. ``o`` is where each record's
+    outer IP header is in ``buffer``, ``cap`` how many bytes of it there are; offsets in
+    the facts are from the IP header (the caller adds the link layer's length)."""
+    ov6, itag, iv6 = (bool(code >> k & 1) for k in range(3))
+    l3 = 0
     l4 = l3 + (40 if ov6 else 20)
     il3 = l4 + 16 + 14 + 4 * itag
     il4 = il3 + (40 if iv6 else 20)
@@ -260,23 +279,23 @@ def _ip_header(stored: I64, total: I64, at: int) -> dict[str, object]:
     }
 
 
-def _rows(buffer: U8) -> U8:
-    """Every run of ``_BLOCK`` bytes of ``buffer``, as a (positions, _BLOCK) view."""
-    count = max(len(buffer) - _BLOCK + 1, 0)
-    return np.lib.stride_tricks.as_strided(buffer, shape=(count, _BLOCK), strides=(1, 1))
+def _rows(buffer: U8, width: int) -> U8:
+    """Every run of ``width`` bytes of ``buffer``, as a (positions, width) view."""
+    count = max(len(buffer) - width + 1, 0)
+    return np.lib.stride_tricks.as_strided(buffer, shape=(count, width), strides=(1, 1))
 
 
-def _first_bytes(buffer: U8, at: I64) -> U8:
-    """The ``_BLOCK`` bytes from each of ``at`` (zero-padded past the buffer's end)."""
-    near = at + _BLOCK > len(buffer)
+def _first_bytes(buffer: U8, at: I64, width: int = _BLOCK) -> U8:
+    """The ``width`` bytes from each of ``at`` (zero-padded past the buffer's end)."""
+    near = at + width > len(buffer)
     if not near.any():
-        return _rows(buffer)[at]
-    out = np.empty((len(at), _BLOCK), dtype=np.uint8)
-    out[~near] = _rows(buffer)[at[~near]]
+        return _rows(buffer, width)[at]
+    out = np.empty((len(at), width), dtype=np.uint8)
+    out[~near] = _rows(buffer, width)[at[~near]]
     start = int(at[near].min())
-    tail = np.zeros(len(buffer) - start + _BLOCK, dtype=np.uint8)
+    tail = np.zeros(len(buffer) - start + width, dtype=np.uint8)
     tail[: len(buffer) - start] = buffer[start:]
-    out[near] = _rows(tail)[at[near] - start]
+    out[near] = _rows(tail, width)[at[near] - start]
     return out
 
 
@@ -292,20 +311,28 @@ def common_facts(
     """Which records of a batch have the common layout, and the facts of their checksum
     fields in record order, as columns (``numbers`` go into the ``frame`` column)."""
     n = len(offsets)
-    cand = np.flatnonzero((linktypes == 1) & (caplens == wirelens) & (caplens >= _MIN))
-    blk = _Block(_first_bytes(buffer, offsets[cand]))
-    code, ok = _layout(blk)
     fits = np.zeros(n, dtype=bool)
+    if config.max_depth < 2:  # the parser would not read the inner packet
+        return fits, columns(np.zeros(0, dtype=FACT))
+    l3, ov6 = _link(buffer, offsets, caplens, linktypes)
+    cand = np.flatnonzero((l3 >= 0) & (caplens == wirelens) & (caplens - l3 >= _MIN))
+    l3, ov6 = l3[cand], ov6[cand]
+    blk = _Block(_first_bytes(buffer, offsets[cand] + l3))
+    code, ok = _layout(blk, ov6)
     vxlan = np.array(sorted(config.vxlan_ports), dtype=np.int64)
     tunnel_ports = _tunnel_ports(config)
     parts: list[Columns] = []
-    for c in np.flatnonzero(np.bincount(code[ok], minlength=16)).tolist():
+    for c in np.flatnonzero(np.bincount(code[ok], minlength=8)).tolist():
         sel = np.flatnonzero(ok & (code == c))
         part = blk if len(sel) == len(cand) else _Block(blk.h[sel])
         records = cand[sel]
+        base = l3[sel]
         got, fields = _one_layout(
-            part, c, offsets[records], caplens[records], buffer, vxlan, tunnel_ports
+            part, c, offsets[records] + base, caplens[records] - base, buffer, vxlan, tunnel_ports
         )
+        for columns_of in fields:  # offsets from the frame's start
+            for name in ("field_offset", "span_offset"):
+                columns_of[name] = base + columns_of[name]  # type: ignore[operator]
         keep = np.flatnonzero(got)
         fits[records[keep]] = True
         parts.append(_interleave(fields, keep, numbers[records]))

@@ -30,7 +30,6 @@ only the source can change).
 from __future__ import annotations
 
 import os
-import struct
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -40,12 +39,14 @@ import numpy as np
 import numpy.typing as npt
 
 from ..capture.linktypes import LinkType
-from ..capture.nflog import nflog_payload
-from ..capture.reader import CaptureReader
+from ..capture.nflog import nflog_span
+from ..capture.reader import CaptureBatch, CaptureReader
 from ..errors import CaptureError, ParseError
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
+from ..frames.facts import Columns, layer_code
 from ..frames.frame import Frame, parse
 from ..frames.ip import IPv4, IPv6
+from ..frames.layouts import common_facts
 from ..frames.transport import UDP
 from ..frames.tunnels import Geneve, Vxlan, VxlanGpe
 from ..kernel.conntrack import Tuple
@@ -53,7 +54,7 @@ from ..kernel.conntrack import Tuple
 __all__ = ["Before", "PreNatCapture"]
 
 _INNER_L4 = ("tcp", "udp", "udplite")  # the fields a NIC may fill between the taps
-_U16 = struct.Struct("!H")
+_UDP = layer_code("udp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,52 +108,6 @@ def _key(frame: Frame, udp: UDP) -> int | None:
     return _digest(payload)
 
 
-def _fast(data: memoryview, ip: int, cfg: ParseConfig) -> tuple[int, Tuple, int, int] | None:
-    """(key, outer tuple, checksum, IPv4 id) for the common layout, without a full parse.
-
-    IPv4 (no options, not a fragment) / UDP on a VXLAN port / VXLAN / Ethernet / IPv4 (no
-    options, not a fragment) / TCP, or UDP off every tunnel port, all captured; anything
-    else returns None and goes to :func:`vxsum.parse`. The key is the one :func:`_key`
-    computes from the parsed frame (a property test keeps them equal).
-    """
-    n = len(data)
-    if n < ip + 20 or data[ip] != 0x45 or data[ip + 9] != 17 or cfg.max_depth < 2:
-        return None
-    u16 = _U16.unpack_from
-    udp = ip + 20
-    (total,), (frag,), (ulen,) = u16(data, ip + 2), u16(data, ip + 6), u16(data, udp + 4)
-    end = udp + ulen
-    if frag & 0x3FFF or total < 20 + ulen or ip + total > n or ulen < 8 + 8 + 14 + 28:
-        return None
-    (sport,), (dport,) = u16(data, udp), u16(data, udp + 2)
-    if sport not in cfg.vxlan_ports and dport not in cfg.vxlan_ports:
-        return None
-    eth = udp + 16
-    inner = eth + 14
-    (etype,), (itotal,), (ifrag,) = u16(data, eth + 12), u16(data, inner + 2), u16(data, inner + 6)
-    proto = data[inner + 9]
-    if etype != 0x0800 or data[inner] != 0x45 or ifrag & 0x3FFF or inner + itotal > end:
-        return None
-    l4 = inner + 20
-    if proto == 6:
-        if itotal < 40 or not 5 <= data[l4 + 12] >> 4 <= (itotal - 20) // 4:
-            return None
-        field = l4 + 16
-    elif proto == 17:
-        ports = {u16(data, l4)[0], u16(data, l4 + 2)[0]}
-        tunnels = cfg.vxlan_ports | cfg.vxlan_gpe_ports | cfg.geneve_ports | cfg.mpls_ports
-        if ports & (tunnels | cfg.l2tp_ports | cfg.teredo_ports):
-            return None
-        field = l4 + 6
-    else:
-        return None
-    payload = bytearray(data[udp + 8 : end])
-    at = field - udp - 8
-    payload[at : at + 2] = b"\x00\x00"
-    outer = Tuple(bytes(data[ip + 12 : ip + 16]), bytes(data[ip + 16 : ip + 20]), sport, dport)
-    return _digest(payload), outer, u16(data, udp + 6)[0], u16(data, ip + 4)[0]
-
-
 class _Builder:
     """Collects index rows in compact arrays; :meth:`done` sorts them by key."""
 
@@ -192,30 +147,66 @@ class _Builder:
         outer = Tuple(ip.src, ip.dst, udp.src_port, udp.dst_port)
         self.add_row(record, key, outer, udp.checksum, ip_id)
 
-    def add_bytes(self, record: int, data: memoryview, linktype: int, wirelen: int) -> None:
-        if linktype == LinkType.NFLOG:
-            payload = nflog_payload(data)
-            if payload is None:
+    def add_batch(self, batch: CaptureBatch) -> None:
+        """Index the records of a batch: those with the common tunnel layout from the batch
+        path's facts (:func:`~vxsum.frames.layouts.common_facts`), the others parsed.
+        NFLOG records are read as the raw IP packet inside them."""
+        offsets, caplens = batch.offsets.copy(), batch.caplens.copy()
+        wirelens, linktypes = batch.wirelens.copy(), batch.linktypes.copy()
+        buffer = batch.buffer
+        for k in np.flatnonzero(linktypes == LinkType.NFLOG).tolist():
+            o, n = int(offsets[k]), int(caplens[k])
+            span = nflog_span(memoryview(buffer[o : o + n]))  # type: ignore[arg-type]
+            if span is None:
+                linktypes[k] = -1  # no packet inside: skipped below
+                continue
+            offsets[k], caplens[k], wirelens[k] = o + span[0], span[1], span[1]
+            linktypes[k] = LinkType.RAW
+        _, table = common_facts(
+            buffer, offsets, caplens, wirelens, linktypes, batch.numbers, self.config
+        )
+        outer = np.flatnonzero((table["layer"] == _UDP) & (table["depth"] == 0))
+        records = np.searchsorted(batch.numbers, table["frame"][outer])
+        fast = dict(zip(records.tolist(), outer.tolist(), strict=True))
+        for k in range(len(offsets)):  # in record order: equal keys keep it in the index
+            number = int(batch.numbers[k])
+            i = fast.get(k)
+            if i is not None:
                 self.packets += 1
-                self.skipped += 1
-                return
-            data, linktype, wirelen, ip = payload, LinkType.RAW, len(payload), 0
-        elif linktype == 1 and len(data) >= 14 and data[12] == 8 and data[13] == 0:
-            ip = 14
-        else:
-            ip = -1
-        fast = _fast(data, ip, self.config) if ip >= 0 and wirelen <= len(data) else None
-        if fast is None:
+                self.add_row(number, *self._fast_row(buffer, int(offsets[k]), table, i))
+                continue
+            o, n = int(offsets[k]), int(caplens[k])
             try:
-                frame = parse(data, linktype, wire_length=wirelen, config=self.config)
+                if linktypes[k] < 0:
+                    raise ParseError("nflog", 0, "no packet in the NFLOG record")
+                frame = parse(
+                    buffer[o : o + n].tobytes(),
+                    int(linktypes[k]),
+                    wire_length=int(wirelens[k]),
+                    config=self.config,
+                )
             except ParseError:
                 self.packets += 1
                 self.skipped += 1
-                return
-            self.add_frame(record, frame)
-            return
-        self.packets += 1
-        self.add_row(record, *fast)
+                continue
+            self.add_frame(number, frame)
+
+    @staticmethod
+    def _fast_row(
+        buffer: npt.NDArray[np.uint8], offset: int, table: Columns, i: int
+    ) -> tuple[int, Tuple, int, int]:
+        """(key, outer tuple, checksum, IPv4 id) of a record with the common layout, whose
+        outer UDP field is row ``i`` of the batch's facts: what :func:`_key` and
+        :meth:`add_frame` take from a parsed frame (a property test keeps them equal)."""
+        start = offset + int(table["span_offset"][i])
+        payload = bytearray(buffer[start + 8 : start + int(table["span_length"][i])])
+        at = int(table["inner_at"][i]) - 8
+        payload[at : at + 2] = b"\x00\x00"  # the inner checksum may be filled later
+        size = 16 if table["v6"][i] else 4
+        src, dst = (table[side][i].astype(">u2").tobytes()[:size] for side in ("src", "dst"))
+        ip_id = 0 if size == 16 else int.from_bytes(buffer[start - 16 : start - 14], "big")
+        outer = Tuple(src, dst, int(table["sport"][i]), int(table["dport"][i]))
+        return _digest(payload), outer, int(table["stored"][i]), ip_id
 
     def done(self) -> PreNatCapture:
         keys = np.frombuffer(self.keys, dtype=np.uint64)
@@ -284,8 +275,7 @@ class PreNatCapture:
         builder = _Builder(config or DEFAULT_CONFIG, max_per_flow)
         with CaptureReader(path, keep_going=keep_going) as reader:
             for batch in reader.batches():
-                for rec in batch:
-                    builder.add_bytes(rec.number, rec.data, rec.linktype, rec.wirelen)
+                builder.add_batch(batch)
         index = replace(builder.done(), problems=tuple(reader.problems))
         if not len(index):
             reason = f"no VXLAN or Geneve packets among {builder.packets} records"
