@@ -181,3 +181,24 @@ def test_a_row_is_a_fact_and_its_verdict() -> None:
     from vxsum.verdicts.labels import ROW
 
     assert ROW.descr[: len(FACT.descr)] == FACT.descr
+
+
+def test_fixed_headers_name_every_field() -> None:
+    """A header read field for field from one struct names each of its fields once."""
+    from dataclasses import fields
+
+    from vxsum.frames.layer import Fixed, Layer
+
+    base = {f.name for f in fields(Layer)}
+    found = []
+    for module in ("link", "ip", "transport", "tunnels"):
+        mod = importlib.import_module(f"vxsum.frames.{module}")
+        for obj in vars(mod).values():
+            if isinstance(obj, type) and issubclass(obj, Fixed) and obj is not Fixed:
+                if not hasattr(obj, "LAYER"):
+                    continue  # a shared base (ICMP's and ICMPv6's)
+                found.append(obj)
+                own = [f.name for f in fields(obj) if f.name not in base]
+                assert list(obj.FIELDS) == own, obj
+                assert len(obj.FIELDS) == len(obj.FORMAT.unpack(bytes(obj.FORMAT.size))), obj
+    assert len(found) >= 8

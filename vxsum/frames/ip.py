@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..errors import ParseError
-from .layer import Layer
+from .layer import Fixed, Layer
 from .wire import Reader
 
 __all__ = [
@@ -334,19 +335,15 @@ class IpsecAH(Layer):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Esp(Layer):
+class Esp(Fixed):
     """IPsec ESP header (RFC 4303): SPI and sequence number; the rest is encrypted.
 
     The walk ends here: the next header is inside the encrypted trailer.
     """
 
+    LAYER: ClassVar[str] = "esp"
+    FORMAT: ClassVar[struct.Struct] = struct.Struct("!II")
+    FIELDS: ClassVar[tuple[str, ...]] = ("spi", "sequence")
+
     spi: int
     sequence: int
-
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> Esp:
-        r.layer = "esp"
-        start = r.pos
-        spi = r.u32()
-        seq = r.u32()
-        return cls(offset=start, length=8, depth=depth, quoted=quoted, spi=spi, sequence=seq)

@@ -14,9 +14,13 @@ the bytes run out.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
-__all__ = ["Layer", "Truncated"]
+from .wire import Reader
+
+__all__ = ["Fixed", "Layer", "Truncated"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,3 +56,21 @@ class Truncated(Layer):
     layer: str
     needed: int
     available: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fixed(Layer):
+    """A header that is one fixed-size struct, read field for field: the items of
+    ``FORMAT`` are the dataclass fields named in ``FIELDS``, in order (a test checks that
+    they name every field); ``LAYER`` names the header in errors."""
+
+    LAYER: ClassVar[str]
+    FORMAT: ClassVar[struct.Struct]
+    FIELDS: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> Self:
+        r.layer = cls.LAYER
+        start = r.pos
+        values = dict(zip(cls.FIELDS, r.unpack(cls.FORMAT), strict=True))
+        return cls(offset=start, length=cls.FORMAT.size, depth=depth, quoted=quoted, **values)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import ClassVar
 
-from .layer import Layer
+from .layer import Fixed, Layer
 from .wire import Reader
 
 __all__ = [
@@ -57,19 +58,16 @@ _PPPOE = struct.Struct("!BBHHH")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Ethernet(Layer):
+class Ethernet(Fixed):
     """Ethernet II header (a length below 0x600 is an 802.3 frame: not decoded further)."""
+
+    LAYER: ClassVar[str] = "ethernet"
+    FORMAT: ClassVar[struct.Struct] = _ETH
+    FIELDS: ClassVar[tuple[str, ...]] = ("dst", "src", "ethertype")
 
     dst: bytes
     src: bytes
     ethertype: int
-
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0) -> Ethernet:
-        r.layer = "ethernet"
-        start = r.pos
-        dst, src, etype = r.unpack(_ETH)
-        return cls(offset=start, length=14, depth=depth, dst=dst, src=src, ethertype=etype)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,8 +194,18 @@ class PPPoE(Layer):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LinuxSLL(Layer):
+class LinuxSLL(Fixed):
     """Linux "cooked" capture header v1 (LINKTYPE_LINUX_SLL, 113); 16 bytes."""
+
+    LAYER: ClassVar[str] = "sll"
+    FORMAT: ClassVar[struct.Struct] = _SLL
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "packet_type",
+        "arphrd_type",
+        "address_length",
+        "address",
+        "protocol",
+    )
 
     packet_type: int
     arphrd_type: int
@@ -205,25 +213,22 @@ class LinuxSLL(Layer):
     address: bytes
     protocol: int
 
-    @classmethod
-    def decode(cls, r: Reader) -> LinuxSLL:
-        r.layer = "sll"
-        start = r.pos
-        ptype, hatype, alen, addr, proto = r.unpack(_SLL)
-        return cls(
-            offset=start,
-            length=16,
-            packet_type=ptype,
-            arphrd_type=hatype,
-            address_length=alen,
-            address=addr,
-            protocol=proto,
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LinuxSLL2(Layer):
+class LinuxSLL2(Fixed):
     """Linux "cooked" capture header v2 (LINKTYPE_LINUX_SLL2, 276); 20 bytes."""
+
+    LAYER: ClassVar[str] = "sll2"
+    FORMAT: ClassVar[struct.Struct] = _SLL2
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "protocol",
+        "reserved",
+        "interface_index",
+        "arphrd_type",
+        "packet_type",
+        "address_length",
+        "address",
+    )
 
     protocol: int
     reserved: int
@@ -232,23 +237,6 @@ class LinuxSLL2(Layer):
     packet_type: int
     address_length: int
     address: bytes
-
-    @classmethod
-    def decode(cls, r: Reader) -> LinuxSLL2:
-        r.layer = "sll2"
-        start = r.pos
-        proto, res, ifindex, hatype, ptype, alen, addr = r.unpack(_SLL2)
-        return cls(
-            offset=start,
-            length=20,
-            protocol=proto,
-            reserved=res,
-            interface_index=ifindex,
-            arphrd_type=hatype,
-            packet_type=ptype,
-            address_length=alen,
-            address=addr,
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

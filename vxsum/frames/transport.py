@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import ClassVar
 
-from .layer import Layer
+from .layer import Fixed, Layer
 from .wire import Reader
 
 __all__ = ["ICMP", "IGMP", "TCP", "UDP", "ICMPv6", "UDPLite"]
@@ -22,8 +22,12 @@ _ICMP = struct.Struct("!BBH4s")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UDP(Layer):
+class UDP(Fixed):
     """UDP header (RFC 768); 8 bytes. ``length_field`` covers header and data."""
+
+    LAYER: ClassVar[str] = "udp"
+    FORMAT: ClassVar[struct.Struct] = _UDP
+    FIELDS: ClassVar[tuple[str, ...]] = ("src_port", "dst_port", "length_field", "checksum")
 
     checksum_offset: ClassVar[int] = 6
     src_port: int
@@ -31,52 +35,24 @@ class UDP(Layer):
     length_field: int
     checksum: int
 
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> UDP:
-        r.layer = "udp"
-        start = r.pos
-        sport, dport, ulen, csum = r.unpack(_UDP)
-        return cls(
-            offset=start,
-            length=8,
-            depth=depth,
-            quoted=quoted,
-            src_port=sport,
-            dst_port=dport,
-            length_field=ulen,
-            checksum=csum,
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UDPLite(Layer):
+class UDPLite(Fixed):
     """UDP-Lite header (RFC 3828, IP protocol 136); 8 bytes.
 
     ``coverage`` is the checksum coverage: bytes from the header start that the
     checksum covers; 0 means the whole datagram (section 3.1).
     """
 
+    LAYER: ClassVar[str] = "udplite"
+    FORMAT: ClassVar[struct.Struct] = _UDP
+    FIELDS: ClassVar[tuple[str, ...]] = ("src_port", "dst_port", "coverage", "checksum")
+
     checksum_offset: ClassVar[int] = 6
     src_port: int
     dst_port: int
     coverage: int
     checksum: int
-
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> UDPLite:
-        r.layer = "udplite"
-        start = r.pos
-        sport, dport, cov, csum = r.unpack(_UDP)
-        return cls(
-            offset=start,
-            length=8,
-            depth=depth,
-            quoted=quoted,
-            src_port=sport,
-            dst_port=dport,
-            coverage=cov,
-            checksum=csum,
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,31 +102,17 @@ class TCP(Layer):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _IcmpHeader(Layer):
+class _IcmpHeader(Fixed):
     """The 8 bytes ICMP (RFC 792) and ICMPv6 (RFC 4443) share: type, code, checksum, rest."""
 
+    FORMAT: ClassVar[struct.Struct] = _ICMP
+    FIELDS: ClassVar[tuple[str, ...]] = ("type", "code", "checksum", "rest")
+
     checksum_offset: ClassVar[int] = 2
-    LAYER: ClassVar[str]
     type: int
     code: int
     checksum: int
     rest: bytes
-
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> Self:
-        r.layer = cls.LAYER
-        start = r.pos
-        itype, code, csum, rest = r.unpack(_ICMP)
-        return cls(
-            offset=start,
-            length=8,
-            depth=depth,
-            quoted=quoted,
-            type=itype,
-            code=code,
-            checksum=csum,
-            rest=rest,
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,31 +141,19 @@ class ICMPv6(_IcmpHeader):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class IGMP(Layer):
+class IGMP(Fixed):
     """IGMP header (RFC 2236 / RFC 3376): the common first 8 bytes.
 
     Version 3 queries and reports carry more after these; the checksum covers the
     whole IGMP message (the IP payload).
     """
 
+    LAYER: ClassVar[str] = "igmp"
+    FORMAT: ClassVar[struct.Struct] = _ICMP
+    FIELDS: ClassVar[tuple[str, ...]] = ("type", "max_response", "checksum", "group")
+
     checksum_offset: ClassVar[int] = 2
     type: int
     max_response: int
     checksum: int
     group: bytes
-
-    @classmethod
-    def decode(cls, r: Reader, depth: int = 0, quoted: bool = False) -> IGMP:
-        r.layer = "igmp"
-        start = r.pos
-        itype, mrt, csum, group = r.unpack(_ICMP)
-        return cls(
-            offset=start,
-            length=8,
-            depth=depth,
-            quoted=quoted,
-            type=itype,
-            max_response=mrt,
-            checksum=csum,
-            group=group,
-        )

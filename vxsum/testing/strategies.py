@@ -428,9 +428,7 @@ def labelled_frames(*labels: Label | str) -> st.SearchStrategy[LabelledFrame]:
     * ``nat-stale``: the outer UDP field right for another source port of the
       ephemeral range (RFC 1624 eqn. 3 from the right value);
     * ``negative-zero``: 0 in a UDP field over IPv6 whose data sum to -0 (a fix-up
-      word starts the payload), where 0xFFFF is due. That is the true label, but
-      :func:`~vxsum.verdicts.verdict.classify` says ``illegal-zero`` for now: the parser's
-      record of a zero UDP field has no expected value for it to compare;
+      word starts the payload), where 0xFFFF is due;
     * ``unverifiable``: a TCP or ICMP field whose IP length field claims more bytes
       than there are;
     * ``corrupt``: any field, a random value that no rule of
