@@ -202,3 +202,11 @@ def test_fixed_headers_name_every_field() -> None:
                 assert list(obj.FIELDS) == own, obj
                 assert len(obj.FIELDS) == len(obj.FORMAT.unpack(bytes(obj.FORMAT.size))), obj
     assert len(found) >= 8
+
+
+@pytest.mark.parametrize("package", sorted(STAGES))
+def test_no_attribute_is_both_a_module_and_a_name(package: str) -> None:
+    """``vxsum.<package>.<x>`` is a submodule or an exported name, never both."""
+    module = importlib.import_module(f"vxsum.{package}")
+    submodules = {n.rpartition(".")[2] for n in MODULES if n.startswith(f"vxsum.{package}.")}
+    assert not set(getattr(module, "__all__", [])) & submodules
