@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from contract import CONTRACT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +25,6 @@ from vxsum.report.analysis import FileReport, Summary, analyze_file
 from vxsum.report.writers import CsvWriter, JsonlWriter
 from vxsum.verdicts import ROW, Evidence, classify_stream
 from vxsum.verdicts import text as evidence
-
-CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +91,7 @@ def test_rows_equal_the_per_frame_classifier(mixed: Path, all_fields: bool) -> N
     assert [(r["frame"], {k: r[k] for k in CONTRACT[2:]}) for r in got] == [
         (n, {k: row[k] for k in CONTRACT[2:]}) for n, row in want
     ]
-    assert all(list(r)[:9] == CONTRACT and r["file"] == str(mixed) for r in got)
+    assert all(list(r)[: len(CONTRACT)] == CONTRACT and r["file"] == str(mixed) for r in got)
     assert report.rows == len(got)
     counts = Counter(
         (str(row["layer"]), int(str(row["depth"])), str(row["verdict"]))
@@ -228,8 +227,9 @@ def test_progress_bar_and_tables_on_a_terminal(mixed: Path) -> None:
 
 
 def test_right_checksums_in_the_flow_leave_stale_unconfirmed(tmp_path: Path) -> None:
-    """Six stale outer checksums of one flow agree on the pre-NAT port; one packet of the
-    same flow with a right checksum leaves them "not confirmed", in both paths."""
+    """Six stale outer checksums of one flow agree on the pre-NAT port: ``nat-stale``,
+    confirmed by the flow. One packet of the same flow with a right checksum leaves them
+    unconfirmed (``corrupt``, the rewrite their hypothesis), in both paths."""
     packets = run(Cluster.flannel("6.18", "1.18.5", txrehash=False), "tcp").packets
     frames = [(p.time, p.wire) for p in packets if p.outer_nat]
     assert len(frames) == 6
@@ -241,11 +241,18 @@ def test_right_checksums_in_the_flow_leave_stale_unconfirmed(tmp_path: Path) -> 
         path = tmp_path / f"{name}.pcap"
         write_pcap(path, frames + extra)
         _, got = _rows(path, all_fields=False)
-        want = [row for _, row in _reference(path) if row["verdict"] == "nat-stale"]
+        want = [row for _, row in _reference(path) if row["port_before_nat"] is not None]
         assert [r["detail"] for r in got] == [r["detail"] for r in want]
-        assert len(got) == 6 and {r["verdict"] for r in got} == {"nat-stale"}
-        first = "confirmed by 6 packets" if name == "alone" else "not confirmed: 1 other packet"
-        assert all(r["detail"].startswith(first) for r in got)
+        verdict = "nat-stale" if name == "alone" else "corrupt"
+        assert len(got) == 6 and {r["verdict"] for r in got} == {verdict}
+        if name == "alone":
+            assert all(r["detail"].startswith("confirmed by 6 packets") for r in got)
+            assert {r["confirmed_by"] for r in got} == {"flow"}
+        else:
+            assert all(
+                "but 1 other packet of its outer flow carries a right" in r["detail"] for r in got
+            )
+            assert {r["hypothesis"] for r in got} == {"nat-stale"}
 
 
 @settings(max_examples=int(os.environ.get("VXSUM_EXAMPLES", "60")), deadline=None)

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from contract import CONTRACT
 
 import vxsum
 from vxsum.cli.app import main
-
-CONTRACT = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
 
 
 @pytest.fixture

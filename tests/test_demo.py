@@ -22,7 +22,8 @@ def test_demo_explains_the_three_cases(capsys: pytest.CaptureFixture[str]) -> No
     demo.main()
     out = capsys.readouterr().out
     assert "nat-zero-mangled (6 fields)" in out
-    assert "nat-stale (1 field)" in out and "consistent with a source-port rewrite" in out
+    assert "nat-stale (6 fields): 6 confirmed: 6 by packets of the same outer flow" in out
+    assert "nat-stale: confirmed by 6 packets of its outer flow" in out
     assert "lco-pending (1 field, harmless)" in out
     assert "offload-seed (1 field, harmless)" in out
     assert out.count("fix: kube-proxy v1.16.13 / v1.17.9 / v1.18.6") == 2

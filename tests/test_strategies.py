@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import vxsum
 from vxsum.frames.builder import EthernetSpec, IPv4Spec, Spec, TCPSpec, UDPSpec, build, spec_of
 from vxsum.frames.ip import IPv6Fragment, IPv6Options, IPv6Routing
+from vxsum.kernel import Conntrack
 from vxsum.kernel.csum import IpSummed
 from vxsum.testing.strategies import (
     LABELLED,
@@ -31,7 +32,7 @@ from vxsum.testing.strategies import (
     layer_stacks,
     nat_cases,
 )
-from vxsum.verdicts.verdict import Label, classify
+from vxsum.verdicts.verdict import Label, classify, classify_stream
 
 SPEC_CLASSES = [
     vxsum.frames.EthernetSpec,
@@ -114,8 +115,13 @@ def test_addresses(v4: str, v6: str, p4: bytes, p6: bytes) -> None:
 # --- checksum states --------------------------------------------------------------------
 
 
-def verdicts(data: bytes) -> dict[tuple[int, str], Label]:
-    out = {(v.depth, v.layer): v.verdict for v in classify(data)}
+def verdicts(data: bytes, conntrack: str = "") -> dict[tuple[int, str], Label]:
+    """The labels of a frame, judged with its conntrack context when it has one."""
+    if conntrack:
+        (found,), _ = classify_stream([vxsum.parse(data)], conntrack=Conntrack.parse(conntrack))
+    else:
+        found = classify(data)
+    out = {(v.depth, v.layer): v.verdict for v in found}
     assert len(out) == len(vxsum.parse(data).checksums), "one field per (depth, layer)"
     return out
 
@@ -125,9 +131,12 @@ def test_each_checksum_state_gets_its_label(label: Label) -> None:
     @settings(max_examples=25)
     @given(labelled_frames(label))
     def check(case: LabelledFrame) -> None:
-        data, labels, _ = case
-        assert label in labels.values()
-        assert verdicts(data) == labels
+        assert label in case.labels.values()
+        assert bool(case.conntrack) == (label == Label.NAT_STALE)
+        assert verdicts(case.data, case.conntrack) == case.labels
+        if case.conntrack:  # alone, the frame only fits a rewrite: its bytes name no cause
+            alone = verdicts(case.data)
+            assert Label.NAT_STALE not in alone.values()
 
     check()
 
@@ -135,8 +144,7 @@ def test_each_checksum_state_gets_its_label(label: Label) -> None:
 @settings(max_examples=60)
 @given(labelled_frames(*LABELLED))
 def test_mixed_checksum_states(case: LabelledFrame) -> None:
-    data, labels, _ = case
-    assert verdicts(data) == labels
+    assert verdicts(case.data, case.conntrack) == case.labels
 
 
 def test_labelled_frames_makes_every_label() -> None:

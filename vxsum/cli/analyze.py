@@ -19,13 +19,16 @@ from ..frames.config import ParseConfig
 from ..kernel.conntrack import Conntrack
 from ..report.analysis import FileReport, Options, Summary, analyze
 from ..report.writers import FORMATS, RowWriter, open_writer
-from .common import UsageError, ports
+from ..verdicts.diagnosis import Finding
+from ..verdicts.labels import Label
+from ..verdicts.prenat import PreNatCapture
+from .common import UsageError, add_port_arguments
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-__all__ = ["add_arguments", "main", "run"]
+__all__ = ["add_arguments", "context", "main", "run"]
 
 
 class _Progress:
@@ -66,6 +69,26 @@ def _fields(count: int) -> str:
     return f"{count} field" if count == 1 else f"{count} fields"
 
 
+_TOP = 20  # rows of the flow table
+
+
+def _flows_heading(summary: Summary) -> str:
+    n = len(summary.harmful)
+    top = f" (top {_TOP} of {n})" if n > _TOP else ""
+    return f"harmful checksums by flow{top}:"
+
+
+def _finding_head(f: Finding) -> str:
+    """'nat-stale (6 fields)', 'nat-stale? (1 field, unconfirmed)', 'corrupt (... unknown)'."""
+    if f.harmless:
+        return f"{f.label} ({_fields(f.count)}, harmless)"
+    if f.label == Label.CORRUPT:
+        return f"{f.label} ({_fields(f.count)}, cause unknown)"
+    if not f.confirmed:
+        return f"{f.label}? ({_fields(f.count)}, unconfirmed)"
+    return f"{f.label} ({_fields(f.count)})"
+
+
 def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
     """The summary as (heading, lines) sections, for plain text and rich alike."""
     head = [
@@ -90,18 +113,16 @@ def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
     if summary.harmful:
         sections.append(
             (
-                "harmful checksums by flow:",
+                _flows_heading(summary),
                 [
                     f"  {n:>6}  {verdict:<17} {flow}"
-                    for (verdict, flow), n in summary.harmful.most_common(20)
+                    for (verdict, flow), n in summary.harmful.most_common(_TOP)
                 ],
             )
         )
     findings = []
     for f in summary.diagnosis.findings:
-        findings.append(
-            f"- {f.label} ({_fields(f.count)}{', harmless' if f.harmless else ''}): {f.explanation}"
-        )
+        findings.append(f"- {_finding_head(f)}: {f.explanation}")
         findings += [f"    fix: {fix}" for fix in f.fixes]
     if findings:
         sections.append(("diagnosis:", findings))
@@ -117,6 +138,7 @@ def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
                 print(line, file=out)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=out)
@@ -130,17 +152,20 @@ def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
         table.add_row(layer, str(depth), verdict, str(n))
     console.print(table)
     if summary.harmful:
-        flows = Table(title="harmful checksums by flow")
+        flows = Table(title=_flows_heading(summary).rstrip(":"))
         for name in ("count", "verdict", "flow"):
             flows.add_column(name)
-        for (verdict, flow), n in summary.harmful.most_common(20):
+        for (verdict, flow), n in summary.harmful.most_common(_TOP):
             flows.add_row(str(n), verdict, flow)
         console.print(flows)
     for f in summary.diagnosis.findings:
-        style = "green" if f.harmless else "bold red"
-        console.print(f"[{style}]{f.label}[/{style}] ({_fields(f.count)}): {f.explanation}")
+        style = "green" if f.harmless else "bold red" if f.confirmed else "yellow"
+        head = escape(_finding_head(f))
+        console.print(
+            f"[{style}]{head}[/{style}]: ", escape(f.explanation), sep="", highlight=False
+        )
         for fix in f.fixes:
-            console.print(f"    fix: {fix}")
+            console.print(f"    fix: {escape(fix)}", highlight=False)
 
 
 def _analyze_one(
@@ -157,7 +182,8 @@ def _analyze_one(
         raise UsageError(str(err)) from err
 
 
-def _options(args: argparse.Namespace) -> Options:
+def context(args: argparse.Namespace) -> tuple[ParseConfig, Conntrack | None, PreNatCapture | None]:
+    """The parser configuration and the NAT context the options name (read here)."""
     config = ParseConfig(
         vxlan_ports=args.vxlan_ports,
         geneve_ports=args.geneve_ports,
@@ -170,16 +196,19 @@ def _options(args: argparse.Namespace) -> Options:
         except OSError as err:
             raise UsageError(f"cannot read {args.conntrack}: {err.strerror or err}") from err
     if args.before_nat is not None:
-        from ..verdicts.prenat import PreNatCapture  # reads a capture: only when asked
-
         try:
             before = PreNatCapture.from_file(
-                args.before_nat, config=config, keep_going=args.keep_going
+                args.before_nat, config=config, keep_going=getattr(args, "keep_going", False)
             )
         except OSError as err:
             raise UsageError(f"cannot read {args.before_nat}: {err.strerror or err}") from err
         except VxsumError as err:
             raise UsageError(str(err)) from err
+    return config, conntrack, before
+
+
+def _options(args: argparse.Namespace) -> Options:
+    config, conntrack, before = context(args)
     return Options(config, conntrack, before, args.keep_going, args.all_fields)
 
 
@@ -275,27 +304,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 1 if any checksum is harmful (receivers drop the packet)",
     )
-    p.add_argument(
-        "--vxlan-ports",
-        type=ports,
-        default=frozenset({4789, 8472}),
-        metavar="PORTS",
-        help="UDP ports carrying VXLAN (default 4789,8472)",
-    )
-    p.add_argument(
-        "--geneve-ports",
-        type=ports,
-        default=frozenset({6081}),
-        metavar="PORTS",
-        help="UDP ports carrying Geneve (default 6081)",
-    )
-    p.add_argument(
-        "--ipv6-zero-ports",
-        type=ports,
-        default=frozenset(),
-        metavar="PORTS",
-        help="UDP ports allowed a zero checksum over IPv6 (RFC 6935/6936; default none)",
-    )
+    add_port_arguments(p)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["UsageError", "ports"]
+__all__ = ["UsageError", "add_port_arguments", "ports"]
 
 
 class UsageError(Exception):
@@ -20,3 +20,28 @@ def ports(text: str) -> frozenset[int]:
     if any(not 0 < p < 65536 for p in found):
         raise argparse.ArgumentTypeError(f"ports must be 1-65535: {text!r}")
     return found
+
+
+def add_port_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that say which UDP ports carry tunnels (analyze, explain)."""
+    p.add_argument(
+        "--vxlan-ports",
+        type=ports,
+        default=frozenset({4789, 8472}),
+        metavar="PORTS",
+        help="UDP ports carrying VXLAN (default 4789,8472)",
+    )
+    p.add_argument(
+        "--geneve-ports",
+        type=ports,
+        default=frozenset({6081}),
+        metavar="PORTS",
+        help="UDP ports carrying Geneve (default 6081)",
+    )
+    p.add_argument(
+        "--ipv6-zero-ports",
+        type=ports,
+        default=frozenset(),
+        metavar="PORTS",
+        help="UDP ports allowed a zero checksum over IPv6 (RFC 6935/6936; default none)",
+    )

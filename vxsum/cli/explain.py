@@ -1,11 +1,19 @@
-"""``vxsum explain``: one frame, a line per header and a verdict per checksum field."""
+"""``vxsum explain``: one frame, a line per header and a verdict per checksum field.
+
+For a frame of a capture file the verdicts are those ``vxsum analyze`` gives it: with what
+the other packets of its flow and of the capture say, and with ``--conntrack`` or
+``--before-nat`` when given. A frame given as hex bytes is judged on its own.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+import numpy as np
+import numpy.typing as npt
+
 from ..errors import VxsumError
-from .common import UsageError
+from .common import UsageError, add_port_arguments
 
 __all__ = ["add_arguments", "run"]
 
@@ -15,6 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", help="hex bytes of a frame, or a capture file with --frame")
     p.add_argument("--frame", type=int, help="1-based frame number in the capture file")
     p.add_argument("--linktype", type=int, default=1, help="link type of hex input")
+    p.add_argument(
+        "--conntrack", metavar="FILE", help="text of `conntrack -L` from the sending node"
+    )
+    p.add_argument(
+        "--before-nat", metavar="FILE", help="a capture of the same traffic taken before NAT"
+    )
+    add_port_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,8 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from ..capture.reader import CaptureReader
     from ..frames.display import describe
     from ..frames.frame import parse
-    from ..verdicts.verdict import classify_stream
+    from ..report.analysis import Options, analyze
+    from ..verdicts.labels import ROW
+    from ..verdicts.verdict import Verdict, classify_stream
+    from .analyze import context
 
+    config, conntrack, before = context(args)
     if args.frame is not None:
         try:
             with CaptureReader(args.source) as reader:
@@ -41,12 +60,23 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("give hex bytes, or a capture file with --frame N") from None
         linktype = args.linktype
     try:
-        frame = parse(data, linktype)
+        frame = parse(data, linktype, config=config)
     except VxsumError as err:
         raise UsageError(str(err)) from err
     for layer in frame.layers:
         print("  " * layer.depth + describe(layer))
-    (verdicts,), _ = classify_stream([frame])
+    if args.frame is not None:  # as analyze judges it, in its capture
+        mine: list[npt.NDArray[np.void]] = []
+
+        def keep(_: str, rows: npt.NDArray[np.void]) -> None:
+            mine.append(rows[rows["frame"] == args.frame])
+
+        options = Options(config, conntrack, before, all_fields=True)
+        analyze(args.source, options, sink=keep)
+        rows = np.concatenate(mine, dtype=ROW) if mine else np.zeros(0, dtype=ROW)
+        verdicts = [Verdict.of(row) for row in rows]
+    else:
+        (verdicts,), _ = classify_stream([frame], conntrack=conntrack, before=before)
     for v in verdicts:
         due = "-" if v.expected is None else f"0x{v.expected:04x}"
         detail = v.detail

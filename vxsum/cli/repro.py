@@ -36,13 +36,19 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--tap", choices=TAPS, default="wire")
     r.add_argument("--attempts", type=int, default=8)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("-o", "--output", required=True)
+    r.add_argument("-o", "--output", required=True, help="the pcap file to write")
+    r.add_argument(
+        "--conntrack",
+        metavar="FILE",
+        help="also write the conntrack -L lines node A would show for the outer NAT "
+        "bindings (the context that confirms a stale outer checksum: analyze --conntrack)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vxsum repro`` with parsed arguments."""
     from ..capture.pcap import write_pcap  # the kernel model: only for this command
-    from ..kernel.repro import repro_frames
+    from ..kernel.repro import reproduce
     from ..kernel.scenario import Cluster
 
     options: dict[str, object] = {
@@ -59,9 +65,16 @@ def run(args: argparse.Namespace) -> int:
         cluster = maker(args.kernel, args.kube_proxy, **options)
     except ValueError as err:
         raise UsageError(str(err)) from err
-    linktype, frames = repro_frames(
+    linktype, frames, scenario = reproduce(
         cluster, args.proto, args.tap, attempts=args.attempts, seed=args.seed
     )
     count = write_pcap(args.output, frames, linktype)
     print(f"wrote {count} packets ({args.tap} tap) to {args.output}", file=sys.stderr)
+    if args.conntrack:
+        table = scenario.conntrack()
+        with open(args.conntrack, "w") as f:
+            f.write(table)
+        print(
+            f"wrote {len(table.splitlines())} conntrack lines to {args.conntrack}", file=sys.stderr
+        )
     return 0

@@ -51,6 +51,7 @@ FACT = np.dtype(
         ("inner_stored", "<u2"),  # the inner transport field (when inner_at >= 0)
         ("inner_expected", "<u2"),
         ("inner_pseudo", "<u2"),
+        ("flags", "<u2"),  # the TCP flags at this depth (0 without TCP)
         ("depth", "u1"),
         ("layer", "u1"),  # code into vxsum.frames.fields.LAYERS
         ("status", "u1"),  # code into STATUSES
@@ -126,6 +127,7 @@ def facts_of(frame: Frame, number: int = 1) -> Facts:
         if l4 is not None:
             row["sport"], row["dport"] = l4.src_port, l4.dst_port
             row["proto"] = 6 if isinstance(l4, TCP) else 17
+            row["flags"] = l4.flags if isinstance(l4, TCP) else 0
         row["inner_at"] = -1
         if f.layer == "udp" and f.depth + 1 in depths:
             row["tunnel"] = True

@@ -231,7 +231,15 @@ def _one_layout(
     outer.update(inner_expected=inner["expected"], inner_pseudo=i_pseudo)
     packets = (
         dict(_addresses(blk, l3, ov6), sport=sport, dport=dport, proto=17, v6=ov6, depth=0),
-        dict(_addresses(blk, il3, iv6), sport=isport, dport=idport, proto=proto, v6=iv6, depth=1),
+        dict(
+            _addresses(blk, il3, iv6),
+            sport=isport,
+            dport=idport,
+            proto=proto,
+            v6=iv6,
+            depth=1,
+            flags=np.where(tcp, blk.u16(il4 + 12) & 0xFFF, 0),
+        ),
     )
     fields = []
     if not ov6:

@@ -27,6 +27,7 @@ NATed outer entry until it expires: the 63-second delay.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import re
 from dataclasses import dataclass, field, replace
@@ -154,6 +155,29 @@ class Scenario:
     @property
     def delivered_at(self) -> float | None:
         return next((p.time for p in self.packets if p.fate.delivered), None)
+
+    def conntrack(self) -> str:
+        """The lines ``conntrack -L`` on node A shows for the outer flows NAT rewrote, one
+        per binding: the context that confirms what a second MASQUERADE did."""
+        lines: dict[str, None] = {}
+        for p in self.packets:
+            if p.outer_nat:
+                lines[_conntrack_line(p.prenat, p.sender)] = None
+        return "".join(lines)
+
+
+def _conntrack_line(before: bytes, after: bytes) -> str:
+    """The conntrack entry of the outer UDP flow of an Ethernet frame NATed from ``before``."""
+    v6 = before[12:14] == b"\x86\xdd"
+    size, at, l4 = (16, 22, 54) if v6 else (4, 26, 34)
+    src0, dst = (ipaddress.ip_address(before[k : k + size]) for k in (at, at + size))
+    src1 = ipaddress.ip_address(after[at : at + size])
+    sport0, dport = (int.from_bytes(before[k : k + 2], "big") for k in (l4, l4 + 2))
+    sport1 = int.from_bytes(after[l4 : l4 + 2], "big")
+    return (
+        f"udp      17 29 src={src0} dst={dst} sport={sport0} dport={dport} "
+        f"[UNREPLIED] src={dst} dst={src1} sport={dport} dport={sport1} mark=16384 use=1\n"
+    )
 
 
 def _receive(frame: bytes, trusted: bool, zero_csum6_rx: bool = False) -> Fate:

@@ -34,16 +34,15 @@ from ..capture.reader import CaptureBatch, CaptureReader
 from ..errors import VxsumError
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
 from ..frames.facts import FACT, Columns, facts_of, gather
-from ..frames.fields import LAYERS
 from ..frames.frame import Frame, parse
 from ..frames.layouts import common_facts
 from ..kernel.conntrack import Conntrack
-from ..verdicts.diagnosis import Diagnosis, diagnose
-from ..verdicts.flows import flow_hashes, flow_name
-from ..verdicts.labels import LABELS, ROW
+from ..verdicts.diagnosis import Diagnosis, Tally, diagnose
+from ..verdicts.labels import ROW
 from ..verdicts.prenat import PreNatCapture
-from ..verdicts.verdict import Judge, confirmed
-from .rows import Spool, harmless, quiet
+from ..verdicts.stats import Outcome
+from ..verdicts.verdict import Judge
+from .rows import Spool, quiet
 
 __all__ = ["FileReport", "Options", "RowSink", "Summary", "analyze", "analyze_file"]
 
@@ -72,52 +71,31 @@ class FileReport:
     packets: int = 0
     problems: list[str] = field(default_factory=list)
     """Records not parsed or not read, each naming its record number and byte offset."""
-    fields: Counter[tuple[str, int, str]] = field(default_factory=Counter)
-    """Checksum fields by (layer, depth, verdict)."""
-    harmful: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """Harmful fields by (verdict, flow)."""
+    tally: Tally = field(default_factory=Tally)
+    """The counts the diagnosis is made of."""
     rows: int = 0
     """Rows handed to the sink."""
-    stale_confirmed: int = 0
-    """``nat-stale`` fields confirmed by flow evidence or context."""
+    capture_test: Outcome | None = None
+    """The capture-wide test (:mod:`vxsum.verdicts.stats`) of this file."""
     diagnosis: Diagnosis = field(default_factory=Diagnosis)
 
+    @property
+    def fields(self) -> Counter[tuple[str, int, str]]:
+        """Checksum fields by (layer, depth, verdict)."""
+        return self.tally.fields
+
+    @property
+    def harmful(self) -> Counter[tuple[str, str]]:
+        """Harmful fields by (verdict, flow)."""
+        return self.tally.flows
+
+    @property
+    def stale_confirmed(self) -> int:
+        """``nat-stale`` fields confirmed by flow evidence, context or the capture."""
+        return sum(n for (label, _), n in self.tally.confirmed.items() if label == "nat-stale")
+
     def labels(self) -> Counter[str]:
-        out: Counter[str] = Counter()
-        for (_, _, verdict), n in self.fields.items():
-            out[verdict] += n
-        return out
-
-
-def _count(
-    report: FileReport, rows: Rows | Columns, which: npt.NDArray[np.bool_] | None = None
-) -> None:
-    """Add rows (those marked in ``which``) to the report's counts by (layer, depth, label)."""
-    code = (rows["layer"].astype(np.int64) * 256 + rows["depth"]) * 256 + rows["label"]
-    if which is not None:
-        code = code[which]
-    if not len(code):
-        return
-    counts = np.bincount(code)
-    values = np.flatnonzero(counts)
-    for v, c in zip(values.tolist(), counts[values].tolist(), strict=True):
-        layer, depth, label = LAYERS[v >> 16], (v >> 8) & 0xFF, str(LABELS[v & 0xFF])
-        report.fields[(layer, depth, label)] += c
-
-
-def _count_harmful(report: FileReport, rows: Rows) -> None:
-    """Add the harmful rows to the report's counts by (label, flow)."""
-    bad = rows[~harmless(rows["label"])]
-    if not len(bad):
-        return
-    keys = np.zeros(len(bad), dtype=[("label", "u1"), ("flow", "<u8")])
-    keys["label"], keys["flow"] = bad["label"], flow_hashes(bad)
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    order = np.argsort(first)  # as first seen: ties keep that order in most_common()
-    for key, i, n in zip(
-        unique[order].tolist(), first[order].tolist(), counts[order].tolist(), strict=True
-    ):
-        report.harmful[(str(LABELS[key[0]]), flow_name(bad[i]))] += n
+        return self.tally.labels()
 
 
 def _batch_rows(
@@ -162,10 +140,14 @@ def _batch_rows(
     def frame_of(number: int) -> Frame | None:
         return frame(int(np.searchsorted(batch.numbers, number)))
 
-    rows = _listed(judge.rows(fast, frame_of), options, report)
+    tables = [judge.rows(fast, frame_of)]
+    if slow:
+        tables.append(judge.rows(np.concatenate(slow, dtype=FACT), frame_of))
+    judge.observe(tables)
+    rows = _listed(tables[0], options, report)
     if not slow:
         return [rows]
-    others = _listed(judge.rows(np.concatenate(slow, dtype=FACT), frame_of), options, report)
+    others = _listed(tables[1], options, report)
     # A record is in one part or the other, each in frame order: the pieces in turn, in
     # frame order, without copying the (large) batch rows.
     cuts = np.searchsorted(rows["frame"], others["frame"]).tolist()
@@ -181,17 +163,15 @@ def _listed(table: Columns, options: Options, report: FileReport) -> Rows:
     if options.all_fields:
         return gather(table, ROW)
     hidden = quiet(table["label"])
-    _count(report, table, hidden)
+    report.tally.count(table, hidden)
     return gather(table, ROW, np.flatnonzero(~hidden))
 
 
 def _finish(report: FileReport, spool: Spool, judge: Judge, sink: RowSink | None) -> None:
-    """Flow context, counts and the sink for the spooled rows."""
+    """Flow and capture context, counts and the sink for the spooled rows."""
     for rows in spool:
         judge.finish(rows)
-        report.stale_confirmed += confirmed(rows)
-        _count(report, rows)
-        _count_harmful(report, rows)
+        report.tally.add(rows)
         report.rows += len(rows)
         if sink is not None:
             sink(report.path, rows)
@@ -277,12 +257,12 @@ def analyze(
                 if progress is not None and len(batch.file_offsets):
                     progress(int(batch.file_offsets[-1]))
             report.problems.extend(str(p) for p in reader.problems)
+        report.capture_test = judge.conclude()
         _finish(report, spool, judge, sink)
     finally:
         spool.close()
-    report.diagnosis = diagnose(
-        report.labels(), frames=report.packets, stale_confirmed=report.stale_confirmed
-    )
+    report.tally.frames = report.packets
+    report.diagnosis = diagnose(report.tally, [report.capture_test])
     return report
 
 
@@ -293,25 +273,30 @@ class Summary:
     files: int = 0
     packets: int = 0
     problems: list[str] = field(default_factory=list)
-    fields: Counter[tuple[str, int, str]] = field(default_factory=Counter)
-    harmful: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tally: Tally = field(default_factory=Tally)
+    tests: list[Outcome] = field(default_factory=list)
+    """The capture-wide test of each file (a test is per capture)."""
     diagnosis: Diagnosis = field(default_factory=Diagnosis)
 
     @classmethod
     def of(cls, reports: list[FileReport]) -> Summary:
         total = cls(files=len(reports))
-        confirmed = 0
         for r in reports:
             total.packets += r.packets
             total.problems.extend(r.problems)
-            total.fields.update(r.fields)
-            total.harmful.update(r.harmful)
-            confirmed += r.stale_confirmed
-        labels: Counter[str] = Counter()
-        for (_, _, verdict), n in total.fields.items():
-            labels[verdict] += n
-        total.diagnosis = diagnose(labels, frames=total.packets, stale_confirmed=confirmed)
+            total.tally.update(r.tally)
+            if r.capture_test is not None:
+                total.tests.append(r.capture_test)
+        total.diagnosis = diagnose(total.tally, total.tests)
         return total
+
+    @property
+    def fields(self) -> Counter[tuple[str, int, str]]:
+        return self.tally.fields
+
+    @property
+    def harmful(self) -> Counter[tuple[str, str]]:
+        return self.tally.flows
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready values."""
@@ -326,6 +311,18 @@ class Summary:
             "harmful": [
                 {"verdict": verdict, "flow": flow, "count": n}
                 for (verdict, flow), n in self.harmful.most_common()
+            ],
+            "capture_tests": [
+                {
+                    "packets": t.packets,
+                    "openers": t.openers,
+                    "damaged": t.damaged,
+                    "hits": t.hits,
+                    "expected": t.expected,
+                    "p_value": t.p_value,
+                    "confirms": t.confirms,
+                }
+                for t in self.tests
             ],
             "diagnosis": self.diagnosis.to_dict(),
         }

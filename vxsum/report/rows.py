@@ -18,7 +18,20 @@ from ..verdicts.labels import HARMLESS, LABELS, ROW, Label
 
 __all__ = ["COLUMNS", "Spool", "harmless", "quiet"]
 
-COLUMNS = ["file", "frame", "depth", "layer", "value", "expected", "verdict", "harmless", "detail"]
+COLUMNS = [
+    "file",
+    "frame",
+    "depth",
+    "layer",
+    "value",
+    "expected",
+    "verdict",
+    "harmless",
+    "detail",
+    "confirmed_by",
+    "hypothesis",
+    "port_before_nat",
+]
 """The jsonl contract's keys, in order; ``quoted`` follows where true."""
 
 _QUIET = np.array([label in (Label.GOOD, Label.NO_CHECKSUM) for label in LABELS])

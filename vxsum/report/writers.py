@@ -31,6 +31,17 @@ from .rows import COLUMNS, harmless
 __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
 
 FORMATS = ("text", "jsonl", "csv", "parquet")
+_NO_CAUSE = b', "confirmed_by": null, "hypothesis": null, "port_before_nat": null}\n'
+
+
+def _null(value: object) -> str:
+    return "null" if value is None else str(value)
+
+
+def _name(value: str | None) -> str:
+    return "null" if value is None else f'"{value}"'
+
+
 _LABEL_NAMES = [str(label) for label in LABELS]
 _PLAIN = np.array([label in (Label.GOOD, Label.NO_CHECKSUM) for label in LABELS])
 
@@ -54,6 +65,9 @@ def _columns(rows: npt.NDArray[np.void]) -> tuple[list[int], ...] | tuple[list[A
         [_LABEL_NAMES[c] for c in rows["label"].tolist()],
         harmless(rows["label"]).tolist(),
         text.details(rows),
+        text.confirmed_by(rows),
+        text.hypotheses(rows),
+        text.ports_before_nat(rows),
         rows["quoted"].tolist(),
     )
 
@@ -102,7 +116,8 @@ class JsonlWriter:
                     head.encode(),
                     f', "depth": {depth}, "layer": "{layer}", "value": '.encode(),
                     b', "expected": ',
-                    f', "verdict": "{label}", "harmless": true, "detail": {detail}}}\n'.encode(),
+                    f', "verdict": "{label}", "harmless": true, "detail": {detail}'.encode()
+                    + _NO_CAUSE,
                 )
             )
         numbers = [rows[name][sel].astype(np.int64) for name in ("frame", "stored", "expected")]
@@ -129,12 +144,24 @@ class JsonlWriter:
         cols = _columns(rows[which])
         lines = [
             f'{head}{frame}, "depth": {depth}, "layer": "{layer}", "value": {value}, '
-            f'"expected": {"null" if exp is None else exp}, "verdict": "{verdict}", '
-            f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}'
-            f"{tails[quoted]}"
-            for frame, depth, layer, value, exp, verdict, ok, detail, quoted in zip(
-                *cols, strict=True
-            )
+            f'"expected": {_null(exp)}, "verdict": "{verdict}", '
+            f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}, '
+            f'"confirmed_by": {_name(by)}, "hypothesis": {_name(hypothesis)}, '
+            f'"port_before_nat": {_null(port)}{tails[quoted]}'
+            for (
+                frame,
+                depth,
+                layer,
+                value,
+                exp,
+                verdict,
+                ok,
+                detail,
+                by,
+                hypothesis,
+                port,
+                quoted,
+            ) in zip(*cols, strict=True)
         ]
         return lines
 
@@ -223,7 +250,7 @@ class CsvWriter:
         self.csv.writerow([*COLUMNS, "quoted"])
 
     def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
-        frame, depth, layer, value, exp, verdict, ok, detail, quoted = _columns(rows)
+        frame, depth, layer, value, exp, verdict, ok, detail, by, hyp, port, quoted = _columns(rows)
         self.csv.writerows(
             zip(
                 [path] * len(rows),
@@ -235,6 +262,9 @@ class CsvWriter:
                 verdict,
                 ok,
                 detail,
+                ["" if x is None else x for x in by],
+                ["" if x is None else x for x in hyp],
+                ["" if x is None else x for x in port],
                 quoted,
                 strict=True,
             )
@@ -267,6 +297,9 @@ class ParquetWriter:
                 ("verdict", pa.string()),
                 ("harmless", pa.bool_()),
                 ("detail", pa.string()),
+                ("confirmed_by", pa.string()),
+                ("hypothesis", pa.string()),
+                ("port_before_nat", pa.int32()),
                 ("quoted", pa.bool_()),
             ]
         )
@@ -287,6 +320,9 @@ class ParquetWriter:
                 "verdict": [_LABEL_NAMES[c] for c in rows["label"].tolist()],
                 "harmless": harmless(rows["label"]),
                 "detail": text.details(rows),
+                "confirmed_by": text.confirmed_by(rows),
+                "hypothesis": text.hypotheses(rows),
+                "port_before_nat": text.ports_before_nat(rows),
                 "quoted": rows["quoted"],
             },
             schema=self.schema,

@@ -31,6 +31,7 @@ tunnel, no VLAN, no options, correct checksums, documentation addresses.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
@@ -179,13 +180,18 @@ def frames(
 
 
 class LabelledFrame(NamedTuple):
-    """A frame, the label :func:`vxsum.verdicts.verdict.classify` must give each checksum field
-    (keyed by ``(depth, layer)`` as in :class:`~vxsum.verdicts.verdict.Verdict`), and the
-    specifications it was built from (what hypothesis prints for a failing example)."""
+    """A frame, the label each checksum field must get (keyed by ``(depth, layer)`` as in
+    :class:`~vxsum.verdicts.verdict.Verdict`), the specifications it was built from (what
+    hypothesis prints for a failing example), and the context that confirms a cause the
+    field's bytes alone cannot name: the ``conntrack -L`` text of the NAT that made a
+    ``nat-stale`` field ("" for every other case). Judge it with
+    :func:`~vxsum.verdicts.verdict.classify_stream` and that conntrack table (or with
+    :func:`~vxsum.verdicts.verdict.classify` when there is none)."""
 
     data: bytes
     labels: Mapping[tuple[int, str], Label]
     specs: tuple[Spec | bytes, ...]
+    conntrack: str = ""
 
 
 _OWNER = {IPv4Spec: "ipv4", UDPSpec: "udp", TCPSpec: "tcp", ICMPSpec: "icmp", ICMPv6Spec: "icmpv6"}
@@ -211,10 +217,23 @@ def _records(specs: Stack) -> tuple[bytes, dict[int, ChecksumField]]:
     return data, {i: rec for (i, _, _), rec in zip(owners, recs, strict=True)}
 
 
-def _labelled(specs: Stack, marks: Mapping[int, Label]) -> LabelledFrame:
+def _labelled(specs: Stack, marks: Mapping[int, Label], conntrack: str = "") -> LabelledFrame:
     """Label every field good except the marked ones (by specification index)."""
     labels = {(d, name): marks.get(i, Label.GOOD) for i, d, name in _owners(specs)}
-    return LabelledFrame(build(specs), labels, tuple(specs))
+    return LabelledFrame(build(specs), labels, tuple(specs), conntrack)
+
+
+def _conntrack_line(data: bytes, field: ChecksumField, old_port: int) -> str:
+    """The ``conntrack -L`` line of a source-port rewrite of the UDP header whose checksum
+    is ``field`` in the frame ``data``, from ``old_port`` to the port it has now."""
+    ip, udp = parse(data).headers_at(field.depth)
+    assert ip is not None and udp is not None
+    src, dst = ipaddress.ip_address(ip.src), ipaddress.ip_address(ip.dst)
+    return (
+        f"udp      17 29 src={src} dst={dst} sport={old_port} dport={udp.dst_port} "
+        f"[UNREPLIED] src={dst} dst={src} sport={udp.dst_port} dport={udp.src_port} "
+        "mark=16384 use=1\n"
+    )
 
 
 def _pin(specs: Stack, index: int, **changes: Any) -> Stack:
@@ -332,6 +351,7 @@ def _outer_broken(draw: st.DrawFn, label: Label) -> LabelledFrame:
     if pending:
         specs = _pin(specs, inner, checksum=Checksum.SEED)
         marks[inner] = Label.OFFLOAD_SEED
+    conntrack = ""
     if label == Label.LCO_PENDING:
         value = due
     elif label == Label.NAT_ZERO_MANGLED:
@@ -343,11 +363,12 @@ def _outer_broken(draw: st.DrawFn, label: Label) -> LabelledFrame:
         value = update16(due, sport, old)  # right for the port before the rewrite
         # (0 and 0xFFFF are one number: the rewrite back must give exactly ``due``)
         assume(value not in (0, 0xFFFF) and update16(value, old, sport) == due)
+        conntrack = _conntrack_line(data, recs[i], old)
     specs = _pin(specs, i, checksum=value)
     recs = _records(specs)[1]
     seeded = value == recs[i].pseudo_sum  # another cause's fingerprint: not this case
     assume(_wrong(recs[i]) and not seeded and _wrong(recs[inner]) == pending)
-    return _labelled(specs, marks)
+    return _labelled(specs, marks, conntrack)
 
 
 def _explained(specs: Stack, i: int, value: int) -> bool:
@@ -426,7 +447,8 @@ def labelled_frames(*labels: Label | str) -> st.SearchStrategy[LabelledFrame]:
       the value that is right once it is filled;
     * ``nat-zero-mangled``: 0xFFFF in the outer UDP field where that is wrong;
     * ``nat-stale``: the outer UDP field right for another source port of the
-      ephemeral range (RFC 1624 eqn. 3 from the right value);
+      ephemeral range (RFC 1624 eqn. 3 from the right value), with the conntrack line of
+      that rewrite (:attr:`LabelledFrame.conntrack`): one frame alone only fits a rewrite;
     * ``negative-zero``: 0 in a UDP field over IPv6 whose data sum to -0 (a fix-up
       word starts the payload), where 0xFFFF is due;
     * ``unverifiable``: a TCP or ICMP field whose IP length field claims more bytes

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ..core.buffer import checksum, pseudo_header_sum
+from ..core.buffer import checksum, ones_add, ones_sum
 from ..frames.facts import Columns, layer_code
 from ..frames.frame import Frame
 from ..frames.ip import IPv4, IPv6
@@ -96,8 +96,10 @@ def _right(frame: Frame, row: np.void, ip: IPv4 | IPv6, udp: UDP, src: bytes, sp
     if row["pending"]:
         at = u + int(row["inner_at"])
         pkt[at : at + 2] = int(row["inner_expected"]).to_bytes(2, "big")
-    span = bytes(pkt[u:])
-    return checksum(span, pseudo_header_sum(src, ip.dst, 17, len(span))) or 0xFFFF
+    # The field's own pseudo-header sum with the source swapped: the destination in it is
+    # the final one (an IPv6 routing header's), as the parser found it.
+    pseudo = ones_add(int(row["pseudo"]), 0xFFFF ^ ones_sum(ip.src), ones_sum(src))
+    return checksum(bytes(pkt[u:]), pseudo) or 0xFFFF
 
 
 def _words(address: bytes) -> list[int]:

@@ -2,16 +2,18 @@
 
 A flow is the packet at a field's depth: addresses, TCP or UDP ports and protocol, all
 columns of the verdict row, so :func:`flow_hashes` needs nothing else. :class:`FlowTable`
-collects, per outer flow, the ports before NAT that its ``nat-stale`` fields imply and
-how many of its packets carry a right UDP checksum, then refines each ``nat-stale`` field
-(:meth:`FlowTable.refine`):
+collects, per outer flow, the ports before NAT that its fields imply (those whose bytes fit
+a source-port rewrite, evidence ``STALE``) and how many of its packets carry a right UDP
+checksum, then gives each such field its flow context (:meth:`FlowTable.refine`):
 
 * for a tunnel flow the port before NAT comes from the inner flow's hash, so every
   packet of one outer flow must imply the same one: fields that imply different ports
-  are not stale after all (``corrupt``, :attr:`Context.FLOW_CONTRADICTS`);
+  are not stale after all (:attr:`Context.FLOW_CONTRADICTS`);
 * NAT rewrites every packet of a flow alike, so right (non-zero) outer checksums in the
   same flow speak against it (:attr:`Context.FLOW_RIGHT`);
-* otherwise two or more agreeing fields confirm it (:attr:`Context.FLOW_AGREES`).
+* otherwise two or more agreeing fields confirm it (:attr:`Context.FLOW_AGREES`): random
+  damage makes two fields of one flow agree on the port about once in 65,535 times. Then
+  they are ``nat-stale``; else they stay ``corrupt``, the rewrite their hypothesis.
 """
 
 from __future__ import annotations
@@ -40,20 +42,29 @@ _FOLD_AT = 1 << 20  # right checksums noted before they are folded into (hash, c
 _GOOD = LABELS.index(Label.GOOD)
 
 
-def flow_hashes(rows: Table, index: npt.NDArray[np.intp] | None = None) -> U64:
+def flow_hashes(
+    rows: Table, index: npt.NDArray[np.intp] | None = None, *, either_way: bool = False
+) -> U64:
     """A 64-bit hash of the flow of each row (those at ``index``, or all): its 19 words
-    times fixed odd powers, summed modulo 2**64."""
+    times fixed odd powers, summed modulo 2**64. With ``either_way`` a flow and its
+    reply (addresses and ports swapped) hash alike: the sum of both directions' hashes."""
 
     def column(name: str) -> npt.NDArray[np.uint64]:
         values = rows[name] if index is None else rows[name][index]
         return np.asarray(values).astype(np.uint64)
 
-    h = np.zeros(len(column("proto")), dtype=np.uint64)
+    directions = [("src", "dst", "sport", "dport")]
+    if either_way:
+        directions.append(("dst", "src", "dport", "sport"))
+    proto = column("proto")
+    h = np.zeros(len(proto), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for side, first in (("src", 0), ("dst", 8)):
-            h += (column(side) * FLOW_POWERS[first : first + 8]).sum(axis=1, dtype=np.uint64)
-        for name, k in (("sport", 16), ("dport", 17), ("proto", 18)):
-            h += column(name) * FLOW_POWERS[k]
+        for src, dst, sport, dport in directions:
+            for side, first in ((src, 0), (dst, 8)):
+                h += (column(side) * FLOW_POWERS[first : first + 8]).sum(axis=1, dtype=np.uint64)
+            for name, k in ((sport, 16), (dport, 17)):
+                h += column(name) * FLOW_POWERS[k]
+            h += proto * FLOW_POWERS[18]
     return h
 
 
@@ -91,7 +102,7 @@ class FlowTable:
             if self._unfolded > _FOLD_AT:
                 self._right, self._unfolded = [self._folded()], 0
             self._right_counts = None
-        stale = np.flatnonzero((rows["label"] == _STALE) & (rows["port"] >= 0))
+        stale = np.flatnonzero(rows["port"] >= 0)  # a port before NAT: hypothesis or cause
         ports = rows["port"][stale].tolist()
         for h, port in zip(flow_hashes(rows, stale).tolist(), ports, strict=True):
             self.ports.setdefault(h, Counter())[port] += 1
@@ -113,10 +124,11 @@ class FlowTable:
         return self._right_counts.get(flow, 0)
 
     def refine(self, rows: Rows) -> None:
-        """Give each ``nat-stale`` row that rests on its own evidence its flow context (in
-        place): confirmed, not confirmed, or contradicted (then ``corrupt``)."""
+        """Give each row whose bytes fit a source-port rewrite, and that no other context
+        judged, its flow context (in place): confirmed (then ``nat-stale``), not confirmed,
+        or contradicted (both stay ``corrupt``)."""
         todo = np.flatnonzero(
-            (rows["label"] == _STALE)
+            (rows["label"] == _CORRUPT)
             & (rows["evidence"] == Evidence.STALE)
             & (rows["context"] == Context.NONE)
         )
@@ -126,8 +138,8 @@ class FlowTable:
             port, seen = int(rows["port"][i]), self.ports.get(h, Counter())
             if len(seen) > 1:
                 rows["context"][i], rows["count"][i] = Context.FLOW_CONTRADICTS, len(seen) - 1
-                rows["label"][i] = _CORRUPT
             elif right := self.right(h):
                 rows["context"][i], rows["count"][i] = Context.FLOW_RIGHT, right
             elif seen[port] > 1:
                 rows["context"][i], rows["count"][i] = Context.FLOW_AGREES, seen[port]
+                rows["label"][i] = _STALE

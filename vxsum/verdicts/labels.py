@@ -18,7 +18,16 @@ import numpy as np
 
 from ..frames.facts import FACT
 
-__all__ = ["HARMLESS", "LABELS", "ROW", "Context", "Evidence", "Label"]
+__all__ = [
+    "CONFIRMED_BY",
+    "HARMLESS",
+    "HYPOTHESES",
+    "LABELS",
+    "ROW",
+    "Context",
+    "Evidence",
+    "Label",
+]
 
 
 class Label(StrEnum):
@@ -104,6 +113,26 @@ class Context(IntEnum):
     """Wrong before NAT already, and not rewritten."""
     BEFORE_CHANGED = 12
     """Changed between the two captures without NAT."""
+    CAPTURE = 13
+    """The capture as a whole: its bad tunnel checksums fit source-port rewrites of
+    connection-opening packets far more often than random damage would (``p_value``)."""
+
+
+CONFIRMED_BY = {
+    Context.FLOW_AGREES: "flow",
+    Context.CONNTRACK_STALE: "conntrack",
+    Context.CONNTRACK_ZERO: "conntrack",
+    Context.BEFORE_STALE: "before-nat",
+    Context.BEFORE_ZERO: "before-nat",
+    Context.CAPTURE: "capture",
+}
+"""The contexts that confirm a cause, by the name of their source (the ``confirmed_by``
+column)."""
+
+HYPOTHESES = {Evidence.STALE: Label.NAT_STALE}
+"""Evidence that fits a cause but would also come from random damage too often to name it
+(about 43% of random values fit a source-port rewrite): until a context confirms it, the
+field is ``corrupt`` and the cause is its ``hypothesis``."""
 
 
 ROW = np.dtype(
@@ -116,6 +145,8 @@ ROW = np.dtype(
         ("due", "<i4"),  # what the field should hold once a pending inner field is filled
         ("port", "<i4"),  # Evidence.STALE: the source port the field is right for; else -1
         ("count", "<i4"),  # flow context: the packets counted
+        ("opens", "?"),  # a tunnel packet that opens its outer flow and its inner connection
+        ("p_value", "<f8"),  # Context.CAPTURE: the capture-wide test's p-value
         ("pre_src", ">u2", (8,)),  # NAT context: the packet's source before NAT
         ("pre_sport", "<u2"),
         ("pre_value", "<i4"),  # the field before NAT (-1: not known, as with conntrack)

@@ -1,5 +1,5 @@
 """The rules: from checksum-field facts to a label and evidence. The only place a cause
-is decided.
+is decided from a field's own bytes.
 
 :func:`judge` takes rows of :data:`vxsum.frames.facts.FACT` (from the per-frame parser or
 the batch layouts alike) and returns rows of :data:`vxsum.verdicts.labels.ROW`. Every rule
@@ -22,11 +22,16 @@ mechanism behind it (kernel-model.md):
    * :func:`zero_mangled`: 0xFFFF, what a pre-fix kernel's NAT writes into a zero field
      on a port-only rewrite: ``nat-zero-mangled``;
    * :func:`stale`: right (after the fill) for an earlier source port in the ephemeral
-     range from which ``udp_flow_src_port`` draws tunnel ports: ``nat-stale``, on this
-     packet's evidence alone (flow and NAT context may still change it);
+     range from which ``udp_flow_src_port`` draws tunnel ports. About 43% of random
+     values fit that too, so this alone names no cause: the field is ``corrupt`` with
+     the evidence ``STALE`` and the port before NAT as its hypothesis, until a context
+     (:mod:`vxsum.verdicts.flows`, :mod:`vxsum.verdicts.confirm`,
+     :mod:`vxsum.verdicts.stats`) confirms ``nat-stale``;
    * otherwise ``corrupt``.
 
-All arithmetic is ones'-complement on 16-bit values held in int64 columns.
+Every cause named here rests on an exact value, which random damage hits about once in
+65,535 tries (docs/classifier.md has each rate; a test measures them on a million random
+values). All arithmetic is ones'-complement on 16-bit values held in int64 columns.
 """
 
 from __future__ import annotations
@@ -197,7 +202,8 @@ def _explain(facts: Table, at: npt.NDArray[np.intp]) -> tuple[I64, I64, I64, I64
         ),
         (tunnel & lco(stored, due, is_pending), Label.LCO_PENDING, Evidence.LCO),
         (tunnel & zero_mangled(stored), Label.NAT_ZERO_MANGLED, Evidence.ZERO_MANGLED),
-        (tunnel & stale(old, sport), Label.NAT_STALE, Evidence.STALE),
+        # 43% of random values fit a rewrite: a hypothesis, for context to confirm
+        (tunnel & stale(old, sport), Label.CORRUPT, Evidence.STALE),
     ]
     conditions = [c for c, _, _ in causes]
     label = np.select(conditions, [_L[x] for _, x, _ in causes], _L[Label.CORRUPT])
@@ -226,6 +232,7 @@ def verdicts(facts: Table) -> Columns:
     table["pending"] = pending(facts) & (facts["layer"] == _UDP)
     table["due"], table["port"] = due, port
     table["count"] = np.zeros(n, dtype=np.int32)
+    table["opens"], table["p_value"] = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64)
     blank = np.zeros(n, dtype=_NAT)  # the NAT context: empty until one is given
     for name in _NAT.names or ():
         table[name] = blank[name]

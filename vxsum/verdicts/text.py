@@ -14,9 +14,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ..frames.fields import LAYERS, REASONS
-from .labels import Context, Evidence
+from .labels import CONFIRMED_BY, HYPOTHESES, LABELS, Context, Evidence, Label
 
-__all__ = ["CORRUPT", "NO_CHECKSUM", "ZERO_MANGLED", "detail", "details", "endpoint"]
+__all__ = [
+    "CORRUPT",
+    "NO_CHECKSUM",
+    "ZERO_MANGLED",
+    "confirmed_by",
+    "detail",
+    "details",
+    "endpoint",
+    "hypotheses",
+    "ports_before_nat",
+]
 
 NO_CHECKSUM = "0: no checksum (UDP over IPv4, RFC 768)"
 CORRUPT = "wrong, and no known mechanism explains it"
@@ -37,6 +47,7 @@ _FIXED = {
     Evidence.UNEXPLAINED: CORRUPT,
 }
 _NO_FIX = "'never update the UDP checksum when it's 0'"
+_UNNAMED = [LABELS.index(x) for x in (Label.CORRUPT, Label.GOOD, Label.NO_CHECKSUM)]
 
 
 def _hex(value: int) -> str:
@@ -88,28 +99,49 @@ def _own(row: np.void) -> str:
         return f"local checksum offload: right{_note(row)} (the NIC fills the inner one)"
     if evidence == Evidence.STALE:
         return (
-            f"consistent with a source-port rewrite {int(row['port'])} -> {int(row['sport'])} "
-            f"that left the checksum as it was: right for port {int(row['port'])}{_note(row)}; "
-            "receivers drop it (a second MASQUERADE of the outer packet: kube-proxy before "
-            "PR 92035 with VXLAN udpcsum on)"
+            f"not explained: right for source port {int(row['port'])} where it is now "
+            f"{int(row['sport'])}{_note(row)}, as a source-port rewrite that left the checksum "
+            "as it was would be; but about 43% of random damage fits some port too, so "
+            "nothing confirms it (its flow, --conntrack from the sending node or "
+            "--before-nat would)"
         )
     raise ValueError(f"unknown evidence code {evidence}")
 
 
-def _flow(row: np.void, own: str) -> str:
+_REWRITE = (
+    "a source-port rewrite left the checksum as it was{note}; receivers drop it (a second "
+    "MASQUERADE of the outer packet: kube-proxy before PR 92035 with VXLAN udpcsum on)"
+)
+
+
+def _rewrite(row: np.void) -> str:
+    return f"{int(row['port'])} -> {int(row['sport'])}: " + _REWRITE.format(note=_note(row))
+
+
+def _flow(row: np.void) -> str:
     context, count, port = Context(int(row["context"])), int(row["count"]), int(row["port"])
     if context == Context.FLOW_AGREES:
         return (
-            f"confirmed by {count} packets of its outer flow, which all imply pre-NAT port "
-            f"{port}; {own}"
+            f"confirmed by {count} packets of its outer flow, which all imply port {port} "
+            f"before NAT: {_rewrite(row)}"
         )
     if context == Context.FLOW_RIGHT:
-        packets = "packet" if count == 1 else "packets"
+        packets = (
+            "packet of its outer flow carries"
+            if count == 1
+            else ("packets of its outer flow carry")
+        )
         return (
-            f"not confirmed: {count} other {packets} of its outer flow carry a right checksum, "
-            "which a source-port "
-            "rewrite of the whole flow would have left stale as well (unless they had no "
-            f"pending inner checksum); {own}"
+            f"not explained: right for source port {port} where it is now "
+            f"{int(row['sport'])}{_note(row)}, but {count} other {packets} a right "
+            "checksum, which a source-port rewrite of the whole flow would have left stale "
+            "as well (unless they had no pending inner checksum)"
+        )
+    if context == Context.CAPTURE:
+        return (
+            f"confirmed by the capture as a whole (p = {float(row['p_value']):.2g}: its bad "
+            "tunnel checksums fit a source-port rewrite on packets that open their flow and "
+            f"connection far more often than random damage would): {_rewrite(row)}"
         )
     others = "another pre-NAT port" if count == 1 else f"{count} other pre-NAT ports"
     return (
@@ -188,9 +220,40 @@ def detail(row: np.void) -> str:
     context = int(row["context"])
     if context == Context.NONE:
         return _own(row)
-    if context <= Context.FLOW_CONTRADICTS:
-        return _flow(row, _own(row))
+    if context <= Context.FLOW_CONTRADICTS or context == Context.CAPTURE:
+        return _flow(row)
     return _nat(row)
+
+
+def confirmed_by(rows: npt.NDArray[np.void]) -> list[str | None]:
+    """The ``confirmed_by`` column: which context confirmed a row's cause, if one did."""
+    named = ~np.isin(rows["label"], _UNNAMED)
+    return [
+        CONFIRMED_BY.get(Context(c)) if ok else None
+        for c, ok in zip(rows["context"].tolist(), named.tolist(), strict=True)
+    ]
+
+
+def hypotheses(rows: npt.NDArray[np.void]) -> list[str | None]:
+    """The ``hypothesis`` column: the cause a row's bytes fit, while nothing confirms it
+    (nor refutes it)."""
+    open_ = np.isin(rows["context"], [int(Context.NONE), int(Context.FLOW_RIGHT)])
+    out: list[str | None] = [None] * len(rows)
+    for evidence, label in HYPOTHESES.items():
+        code = LABELS.index(label)
+        for i in np.flatnonzero(
+            (rows["evidence"] == evidence) & (rows["label"] != code) & open_
+        ).tolist():
+            out[i] = str(label)
+    return out
+
+
+def ports_before_nat(rows: npt.NDArray[np.void]) -> list[int | None]:
+    """The ``port_before_nat`` column: the source port of a confirmed ``nat-stale`` field,
+    or of its hypothesis."""
+    stale = rows["label"] == LABELS.index(Label.NAT_STALE)
+    shown = (rows["port"] >= 0) & (stale | [h is not None for h in hypotheses(rows)])
+    return [int(p) if ok else None for p, ok in zip(rows["port"], shown, strict=True)]
 
 
 def details(rows: npt.NDArray[np.void]) -> list[str]:

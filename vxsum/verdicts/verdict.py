@@ -10,7 +10,6 @@ of each flow say together (:mod:`vxsum.verdicts.flows`).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,17 +23,20 @@ from ..frames.frame import Frame, parse
 from ..kernel.conntrack import Conntrack
 from . import text
 from .confirm import needs_context, with_context
-from .diagnosis import Diagnosis, diagnose
+from .diagnosis import Diagnosis, Tally, diagnose
 from .flows import FlowTable
 from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
 from .prenat import PreNatCapture
 from .rules import Table, judge, verdicts
+from .stats import CaptureTest, Outcome
 
 __all__ = ["CONFIRMED", "Judge", "Verdict", "classify", "classify_stream", "confirmed"]
 
 Rows = npt.NDArray[np.void]
 
-CONFIRMED = frozenset({Context.FLOW_AGREES, Context.CONNTRACK_STALE, Context.BEFORE_STALE})
+CONFIRMED = frozenset(
+    {Context.FLOW_AGREES, Context.CONNTRACK_STALE, Context.BEFORE_STALE, Context.CAPTURE}
+)
 """The contexts that confirm a ``nat-stale`` field."""
 _STALE = LABELS.index(Label.NAT_STALE)
 
@@ -60,7 +62,7 @@ class Verdict:
     evidence: Evidence
     context: Context
     pre_nat_port: int | None
-    """``nat-stale``: the source port the field is right for."""
+    """``nat-stale``, or its hypothesis: the source port the field is right for."""
     row: np.void = field(repr=False, compare=False)
 
     @classmethod
@@ -77,7 +79,7 @@ class Verdict:
             label in HARMLESS,
             Evidence(int(row["evidence"])),
             Context(int(row["context"])),
-            port if label == Label.NAT_STALE and port >= 0 else None,
+            port if port >= 0 else None,
             row.copy(),
         )
 
@@ -86,8 +88,23 @@ class Verdict:
         """The evidence in words (:func:`vxsum.verdicts.text.detail`)."""
         return text.detail(self.row)
 
+    @property
+    def confirmed_by(self) -> str | None:
+        """Which context confirmed the cause in :attr:`verdict`: ``flow``, ``conntrack``,
+        ``before-nat`` or ``capture``; None for a cause the field's own bytes show, and for
+        a field without one."""
+        return text.confirmed_by(self._rows())[0]
+
+    @property
+    def hypothesis(self) -> str | None:
+        """The cause the field's bytes fit while nothing confirms it (``nat-stale``)."""
+        return text.hypotheses(self._rows())[0]
+
+    def _rows(self) -> Rows:
+        return np.array([self.row], dtype=ROW)
+
     def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready values (the label as its string)."""
+        """Plain JSON-ready values (the label as its string), as in a jsonl row."""
         return {
             "layer": self.layer,
             "depth": self.depth,
@@ -97,6 +114,9 @@ class Verdict:
             "verdict": str(self.verdict),
             "harmless": self.harmless,
             "detail": self.detail,
+            "confirmed_by": self.confirmed_by,
+            "hypothesis": self.hypothesis,
+            "port_before_nat": text.ports_before_nat(self._rows())[0],
         }
 
 
@@ -114,10 +134,9 @@ def classify(
 
 
 class Judge:
-    """Verdict rows for a stream of frames: the rules, the NAT context, the flows.
-
-    :meth:`rows` judges the facts of a batch of frames and notes what each flow says;
-    once every frame is in, :meth:`finish` gives the ``nat-stale`` rows their flow context.
+    """Verdict rows for a stream of frames: the rules and the NAT context (:meth:`rows`),
+    then what the packets say together: flows and the capture as a whole (:meth:`observe`
+    each batch, :meth:`finish` every row once all are in).
     """
 
     def __init__(
@@ -125,6 +144,7 @@ class Judge:
     ) -> None:
         self.conntrack, self.before = conntrack, before
         self.flows = FlowTable()
+        self.capture = CaptureTest()
 
     @property
     def has_context(self) -> bool:
@@ -144,12 +164,26 @@ class Judge:
                 part = gather(table, ROW, mine)
                 with_context(frame, part, self.conntrack, self.before)
                 scatter(table, part, mine)
-        self.flows.note(table)
         return table
 
+    def observe(self, tables: list[Columns]) -> None:
+        """Take in a batch's verdicts (its frames may interleave across the tables): what
+        each flow says, and what the capture-wide test counts (this marks ``opens``)."""
+        for table in tables:
+            self.flows.note(table)
+        self.capture.note(tables)
+
+    def conclude(self) -> Outcome:
+        """The capture-wide test, once every batch has been observed."""
+        if self.capture.outcome is None:
+            return self.capture.conclude(self.flows)
+        return self.capture.outcome
+
     def finish(self, rows: Rows) -> None:
-        """Flow context for the ``nat-stale`` rows among ``rows`` (in place)."""
+        """Flow and capture context for ``rows`` (in place), once every batch is in."""
+        self.conclude()
         self.flows.refine(rows)
+        self.capture.apply(rows)
 
 
 def _always(frame: Frame) -> Callable[[int], Frame | None]:
@@ -171,13 +205,14 @@ def classify_stream(
     judge_ = Judge(conntrack, before)
     kept: list[Rows] = []
     for number, frame in enumerate(frames, 1):
-        kept.append(gather(judge_.rows(facts_of(frame, number), _always(frame)), ROW))
-    labels: Counter[str] = Counter()
-    stale_confirmed = 0
+        table = judge_.rows(facts_of(frame, number), _always(frame))
+        judge_.observe([table])
+        kept.append(gather(table, ROW))
+    outcome = judge_.conclude()
+    tally = Tally(frames=len(kept))
     result = []
     for rows in kept:
         judge_.finish(rows)
-        labels.update(str(LABELS[code]) for code in rows["label"].tolist())
-        stale_confirmed += confirmed(rows)
+        tally.add(rows)
         result.append([Verdict.of(row) for row in rows])
-    return result, diagnose(labels, frames=len(kept), stale_confirmed=stale_confirmed)
+    return result, diagnose(tally, [outcome])
