@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .buffer import Buffer, byte_view, ones_sum
+from .buffer import Buffer, as_int, byte_view, ones_sum
 
 __all__ = ["checksums", "ones_sums"]
 
 U16Array = npt.NDArray[np.uint16]
 
+_INT64_MAX = np.iinfo(np.int64).max
 _MAX_SPAN_WORDS = 1 << 16  # L stays exact up to this many 64-bit words (512 KiB)
 _MAX_SPAN_BYTES = (_MAX_SPAN_WORDS - 1) * 8  # longer spans are summed one by one
 _CHUNK_WORDS = 1 << 18  # words of buffer per reduceat call (2 MiB): stays in cache
@@ -126,6 +127,34 @@ def _le_sums_threaded(
     return np.concatenate(done)
 
 
+def _int64s(name: str, values: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """``values`` as an int64 array, refusing what a plain cast would truncate or wrap.
+
+    Non-integers (floats, bools, text) are a ``TypeError``; integers beyond int64 a
+    ``ValueError`` (no buffer is that large). Off the fast path only when the array is
+    not already of an integer dtype.
+    """
+    arr = np.asarray(values)
+    kind = arr.dtype.kind
+    if kind == "i" or (kind == "u" and arr.dtype.itemsize < 8):
+        return arr.astype(np.int64, copy=False)
+    if kind == "u":
+        if arr.size and arr.max() > _INT64_MAX:
+            raise ValueError(f"{name} holds {int(arr.max())}, beyond any buffer")
+        return arr.astype(np.int64)
+    if arr.size == 0 and kind in "fO":  # [] is float64 to numpy
+        return np.zeros(arr.shape, dtype=np.int64)
+    if kind not in "fO":
+        raise TypeError(f"{name} must be integers, not {arr.dtype}")
+    # Floats or objects: Python ints numpy would not hold as int64 (e.g. [-1, 2**63] is
+    # float64 to numpy), or real non-integers. Look at the values themselves.
+    items = np.asarray(values, dtype=object)
+    ints = [as_int(f"each of {name}", v) for v in items.flat]
+    if any(not -_INT64_MAX - 1 <= v <= _INT64_MAX for v in ints):
+        raise ValueError(f"{name} holds a value beyond int64, outside any buffer")
+    return np.array(ints, dtype=np.int64).reshape(items.shape)
+
+
 def _spans(
     buffers: Buffer | Sequence[Buffer],
     offsets: npt.ArrayLike | None,
@@ -142,13 +171,15 @@ def _spans(
     if offsets is None or lengths is None:
         raise TypeError("offsets and lengths go together")
     data = np.frombuffer(byte_view(buffers), dtype=np.uint8)  # type: ignore[arg-type]
-    offs = np.asarray(offsets, dtype=np.int64).reshape(-1)
-    lens = np.broadcast_to(np.asarray(lengths, dtype=np.int64), offs.shape)
-    if len(offs) and (offs.min() < 0 or lens.min() < 0 or (offs + lens).max() > len(data)):
-        bad = int(np.flatnonzero((offs < 0) | (lens < 0) | (offs + lens > len(data)))[0])
+    offs = _int64s("offsets", offsets).reshape(-1)
+    lens = np.broadcast_to(_int64s("lengths", lengths), offs.shape)
+    # lens > n - offs, not offs + lens > n: the sum can wrap around in int64.
+    n = len(data)
+    if len(offs) and (offs.min() < 0 or lens.min() < 0 or (lens > n - offs).any()):
+        bad = int(np.flatnonzero((offs < 0) | (lens < 0) | (lens > n - offs))[0])
         raise ValueError(
             f"span {bad} (offset {int(offs[bad])}, length {int(lens[bad])}) "
-            f"is outside the {len(data)}-byte buffer"
+            f"is outside the {n}-byte buffer"
         )
     return data, offs, np.ascontiguousarray(lens)
 
@@ -170,6 +201,8 @@ def ones_sums(
     batches over that many threads (numpy releases the GIL in the reductions): about
     1.6x faster with 2 threads on a 2-core machine (docs/performance.md).
     """
+    if type(threads) is not int:
+        threads = as_int("threads", threads)
     data, offs, lens = _spans(buffers, offsets, lengths)
     n = len(offs)
     folded = np.zeros(n, dtype=_U64)
@@ -187,7 +220,7 @@ def ones_sums(
     for k in np.flatnonzero(lens > _MAX_SPAN_BYTES):  # rare: spans over 512 KiB, one by one
         o, n_k = int(offs[k]), int(lens[k])
         folded[k] = ones_sum(data[o : o + n_k])
-    init = np.asarray(initial, dtype=np.int64)
+    init = _int64s("initial", initial)
     if init.size != 1 and init.shape != (n,):
         raise ValueError(f"initial must be a scalar or have one value per span ({n})")
     if init.size == 1 and int(init.reshape(-1)[0]) == 0:

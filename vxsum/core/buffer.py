@@ -32,7 +32,8 @@ buffers under :data:`NUMPY_MIN_BYTES`, a numpy reduction of 32-bit words above.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, TypeAlias
+import operator
+from typing import Any, SupportsIndex, TypeAlias
 
 import numpy as np
 
@@ -70,21 +71,55 @@ _reduce = np.add.reduce
 _frombuffer = np.frombuffer
 
 
+def as_int(name: str, value: object) -> int:
+    """``value`` as an int, or a ``TypeError`` naming the argument ``name``.
+
+    The API's one notion of an integer: ``int`` and its subclasses (``IntEnum``) and
+    anything else with ``__index__`` (numpy integers), but not ``bool``: ``True`` as a
+    checksum, port or link type is a caller's mistake, not the number 1. Callers test
+    ``type(value) is int`` first, so the common case costs no call.
+    """
+    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value if isinstance(value, int) else operator.index(value)
+
+
+def _u16(name: str, value: object) -> int:
+    """``value`` as a 16-bit int: ``TypeError`` for a non-int, ``ValueError`` outside 0..0xFFFF."""
+    if type(value) is not int:
+        value = as_int(name, value)
+    if not 0 <= value <= 0xFFFF:
+        raise ValueError(f"{name} must be a 16-bit value, got {value!r}")
+    return value
+
+
 def fold(value: int) -> int:
     """Fold a non-negative integer to 16 bits with end-around carry (RFC 1071 section 4.1).
 
     Equal to repeatedly adding the high and low halves until 16 bits remain: the result
     is ``value`` mod 0xFFFF, except that a non-zero multiple of 0xFFFF folds to 0xFFFF
-    (-0) and only 0 folds to 0x0000.
+    (-0) and only 0 folds to 0x0000. A non-int is a ``TypeError``, a negative value a
+    ``ValueError``.
     """
+    if type(value) is not int:
+        value = as_int("value", value)
     if value < 0:
         raise ValueError(f"cannot fold a negative value: {value}")
     return (value - 1) % 0xFFFF + 1 if value else 0
 
 
 def ones_add(*values: int) -> int:
-    """Ones'-complement sum of 16-bit values, folded (RFC 1071 section 2 (A))."""
-    return fold(sum(values))
+    """Ones'-complement sum of 16-bit values, folded (RFC 1071 section 2 (A)).
+
+    Each value must be an int in 0..0xFFFF (``TypeError`` / ``ValueError`` otherwise):
+    a wider value is not a ones'-complement number until :func:`fold` makes it one.
+    """
+    total = 0
+    for v in values:
+        if type(v) is not int or not 0 <= v <= 0xFFFF:
+            v = _u16("ones_add argument", v)
+        total += v
+    return (total - 1) % 0xFFFF + 1 if total else 0
 
 
 def byte_view(data: Buffer) -> memoryview:
@@ -132,6 +167,8 @@ def ones_sum(data: Buffer, initial: int = 0) -> int:
     zero byte (RFC 1071 section 4.1). ``initial`` is any non-negative integer to add
     in, typically a pseudo-header sum. Returns 0x0000 only if everything is zero.
     """
+    if type(initial) is not int:
+        initial = as_int("initial", initial)
     if initial < 0:
         raise ValueError(f"initial must be non-negative, got {initial}")
     m, nonzero = _sum_mod(data)
@@ -157,6 +194,8 @@ def checksum(data: Buffer, initial: int = 0) -> int:
     else:
         m, nz = _sum_mod(data)
         x = int(nz)
+    if type(initial) is not int:
+        initial = as_int("initial", initial)
     if initial:
         if initial < 0:
             raise ValueError(f"initial must be non-negative, got {initial}")
@@ -179,7 +218,11 @@ def verify(data: Buffer, initial: int = 0) -> bool:
 
 def _packed(addr: Address, size: int) -> bytes:
     """An address as ``size`` packed bytes (4 for IPv4, 16 for IPv6)."""
+    if type(addr) is bytes and len(addr) == size:  # the common case, checked first
+        return addr
     if isinstance(addr, int):
+        if isinstance(addr, bool):
+            raise TypeError("an address must not be a bool")
         if not 0 <= addr < 1 << (8 * size):
             raise ValueError(f"address {addr} does not fit in {size} bytes")
         return addr.to_bytes(size, "big")
@@ -200,6 +243,10 @@ def pseudo_header_sum_v4(src: Address, dst: Address, proto: int, length: int) ->
     This non-complemented value is also the *seed* a Linux sender leaves in the field
     for its NIC (CHECKSUM_PARTIAL).
     """
+    if type(proto) is not int:
+        proto = as_int("proto", proto)
+    if type(length) is not int:
+        length = as_int("length", length)
     if not 0 <= proto <= 0xFF or not 0 <= length <= 0xFFFF:
         raise ValueError(f"protocol {proto} or length {length} out of range for IPv4")
     x = int.from_bytes(_packed(src, 4) + _packed(dst, 4), "big") + proto + length
@@ -213,14 +260,56 @@ def pseudo_header_sum_v6(src: Address, dst: Address, next_header: int, length: i
     ``src`` the home address where a Home Address option is present (RFC 6275);
     ``length`` is the upper-layer packet length as a 32-bit value.
     """
+    if type(next_header) is not int:
+        next_header = as_int("next_header", next_header)
+    if type(length) is not int:
+        length = as_int("length", length)
     if not 0 <= next_header <= 0xFF or not 0 <= length <= 0xFFFFFFFF:
         raise ValueError(f"next header {next_header} or length {length} out of range")
     x = int.from_bytes(_packed(src, 16) + _packed(dst, 16), "big")
     return fold(x + (length >> 16) + (length & 0xFFFF) + next_header)
 
 
-def pseudo_header_sum(src: bytes, dst: bytes, proto: int, length: int) -> int:
-    """:func:`pseudo_header_sum_v4` or :func:`pseudo_header_sum_v6`, by packed address size."""
+def _family_packed(name: str, addr: object) -> bytes:
+    """``addr`` packed in its own family's size: text is parsed, bytes must be 4 or 16 long."""
+    if isinstance(addr, str):
+        addr = ipaddress.ip_address(addr)  # ValueError for text that is no address
+    if isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return addr.packed
+    if isinstance(addr, int):
+        raise TypeError(
+            f"{name}: an integer address has no family; "
+            "call pseudo_header_sum_v4 or pseudo_header_sum_v6"
+        )
+    try:
+        raw: bytes = bytes(addr)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(
+            f"{name} must be packed bytes, text or an ipaddress object, not {type(addr).__name__}"
+        ) from None
+    if len(raw) not in (4, 16):
+        raise ValueError(f"{name} must be a 4- or 16-byte packed address, got {len(raw)} bytes")
+    return raw
+
+
+def pseudo_header_sum(
+    src: bytes | bytearray | memoryview | str | ipaddress.IPv4Address | ipaddress.IPv6Address,
+    dst: bytes | bytearray | memoryview | str | ipaddress.IPv4Address | ipaddress.IPv6Address,
+    proto: int,
+    length: int,
+) -> int:
+    """:func:`pseudo_header_sum_v4` or :func:`pseudo_header_sum_v6`, by the addresses' family.
+
+    Packed addresses give it by their size (4 or 16 bytes), text is parsed; addresses of
+    two families are a ``ValueError``. Integers carry no family: use the ``_v4`` or
+    ``_v6`` function for those.
+    """
+    if not (type(src) is type(dst) is bytes and len(src) == len(dst) and len(src) in (4, 16)):
+        src, dst = _family_packed("src", src), _family_packed("dst", dst)
+    if len(src) != len(dst):
+        raise ValueError(
+            f"src and dst are of different families ({len(src)}- and {len(dst)}-byte addresses)"
+        )
     if len(src) == 16:
         return pseudo_header_sum_v6(src, dst, proto, length)
     return pseudo_header_sum_v4(src, dst, proto, length)
@@ -229,26 +318,24 @@ def pseudo_header_sum(src: bytes, dst: bytes, proto: int, length: int) -> int:
 # --- incremental update (RFC 1624) ----------------------------------------------------
 
 
-def _check16(name: str, value: int) -> None:
-    if not 0 <= value <= 0xFFFF:
-        raise ValueError(f"{name} must be a 16-bit value, got {value!r}")
-
-
 def update16(check: int, old: int, new: int) -> int:
     """New checksum after one 16-bit word changes from ``old`` to ``new`` (RFC 1624 eqn. 3).
 
     ``HC' = ~(~HC + ~m + m')`` in ones'-complement arithmetic. The word must sit at an
     even offset of the checksummed data; for odd offsets use :func:`update_span`.
     """
-    _check16("check", check)
-    _check16("old", old)
-    _check16("new", new)
+    if not (
+        type(check) is type(old) is type(new) is int
+        and 0 <= check <= 0xFFFF
+        and 0 <= old <= 0xFFFF
+        and 0 <= new <= 0xFFFF
+    ):
+        check, old, new = _u16("check", check), _u16("old", old), _u16("new", new)
     return 0xFFFF ^ fold((0xFFFF ^ check) + (0xFFFF ^ old) + new)
 
 
 def _update_words(check: int, old: bytes, new: bytes) -> int:
-    _check16("check", check)
-    acc = 0xFFFF ^ check
+    acc = 0xFFFF ^ _u16("check", check)
     for i in range(0, len(old), 2):
         acc += 0xFFFF ^ int.from_bytes(old[i : i + 2], "big")
         acc += int.from_bytes(new[i : i + 2], "big")
@@ -272,10 +359,12 @@ def update_span(check: int, offset: int, old: Buffer, new: Buffer) -> int:
     at an odd offset is summed as if aligned and then byte-swapped (RFC 1071 section
     2 (B)). Old and new must have the same length.
     """
-    _check16("check", check)
+    check = _u16("check", check)
     old_b, new_b = bytes(old), bytes(new)
     if len(old_b) != len(new_b):
         raise ValueError(f"old and new spans differ in length: {len(old_b)} != {len(new_b)}")
+    if type(offset) is not int:
+        offset = as_int("offset", offset)
     if offset < 0:
         raise ValueError(f"offset must be non-negative, got {offset}")
     # ~m + m' summed over the span as if it started at an even offset.

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_CONFIG", "MAX_DEPTH_LIMIT", "ParseConfig"]
+from ..core.buffer import as_int
+
+__all__ = ["DEFAULT_CONFIG", "MAX_DEPTH_LIMIT", "TUNNEL_PORT_FIELDS", "ParseConfig"]
 
 MAX_DEPTH_LIMIT = 32
+TUNNEL_PORT_FIELDS = (
+    "vxlan_ports",
+    "vxlan_gpe_ports",
+    "geneve_ports",
+    "teredo_ports",
+    "mpls_ports",
+    "l2tp_ports",
+)
+"""The fields of :class:`ParseConfig` that name UDP ports carrying a tunnel."""
+_PORT_FIELDS = (*TUNNEL_PORT_FIELDS, "ipv6_zero_checksum_ports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +32,9 @@ class ParseConfig:
     RFC 8200 section 8.1 says and as tshark judges by default; pass e.g.
     ``frozenset({4789, 8472, 6081})`` for VXLAN/Geneve underlays that use the
     exemption.
+
+    Port sets may be given as any iterable of ints in 1..65535 and are stored as
+    frozensets; a wrong type is a ``TypeError``, a value out of range a ``ValueError``.
     """
 
     vxlan_ports: frozenset[int] = frozenset({4789, 8472})
@@ -38,11 +54,29 @@ class ParseConfig:
     """Raise :class:`ParseError` for a cut or malformed header instead of stopping."""
 
     def __post_init__(self) -> None:
+        for name in _PORT_FIELDS:
+            object.__setattr__(self, name, _ports(name, getattr(self, name)))
+        for name in ("max_depth", "max_tags"):
+            if type(getattr(self, name)) is not int:
+                object.__setattr__(self, name, as_int(name, getattr(self, name)))
+        if not isinstance(self.strict, bool):
+            raise TypeError(f"strict must be a bool, not {type(self.strict).__name__}")
         # The walk recurses once per tunnel: keep it far from Python's recursion limit.
         if not 1 <= self.max_depth <= MAX_DEPTH_LIMIT:
             raise ValueError(f"max_depth must be in 1..{MAX_DEPTH_LIMIT}, got {self.max_depth}")
         if not 1 <= self.max_tags <= 64:
             raise ValueError(f"max_tags must be in 1..64, got {self.max_tags}")
+
+
+def _ports(name: str, ports: object) -> frozenset[int]:
+    """``ports`` as a frozenset of UDP port numbers (1..65535), or the reason it is not one."""
+    if isinstance(ports, str | bytes) or not isinstance(ports, Iterable):
+        raise TypeError(f"{name} must be a set of port numbers, not {type(ports).__name__}")
+    found = frozenset(as_int(f"each of {name}", p) for p in ports)
+    bad = sorted(p for p in found if not 1 <= p <= 0xFFFF)
+    if bad:
+        raise ValueError(f"{name} must hold ports in 1..65535, got {bad[0]}")
+    return found
 
 
 DEFAULT_CONFIG = ParseConfig()

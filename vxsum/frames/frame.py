@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..capture.linktypes import SUPPORTED, LinkType
-from ..core.buffer import Buffer, byte_view
+from ..core.buffer import Buffer, as_int, byte_view
 from ..errors import ParseError
 from .config import DEFAULT_CONFIG, ParseConfig
 from .fields import ChecksumField
@@ -85,6 +85,8 @@ def parse(
     captured length); it tells a snap-length cut from a lying length field.
     Raises :class:`ParseError` for an unsupported link type or a link header that
     does not fit, and (with ``config.strict``) for any cut or malformed header.
+    Misuse is a ``TypeError``: ``data`` not bytes-like, ``linktype`` or
+    ``wire_length`` not an int (``bool`` included), ``config`` not a ParseConfig.
 
     >>> frame = parse(bytes.fromhex(
     ...     "4500001e00010000401166cc0a0000010a000002" "04d20035000a1234" "6869"), LinkType.RAW)
@@ -93,7 +95,16 @@ def parse(
     >>> [(c.layer, str(c.status), hex(c.stored), hex(c.expected or 0)) for c in frame.checksums]
     [('ipv4', 'good', '0x66cc', '0x66cc'), ('udp', 'bad', '0x1234', '0x7e67')]
     """
-    buf = byte_view(data)
+    if type(linktype) is not int and not isinstance(linktype, LinkType):
+        linktype = as_int("linktype", linktype)
+    if wire_length is not None and type(wire_length) is not int:
+        wire_length = as_int("wire_length", wire_length)
+    if config is not None and not isinstance(config, ParseConfig):
+        raise TypeError(f"config must be a ParseConfig, not {type(config).__name__}")
+    try:
+        buf = byte_view(data)
+    except TypeError:
+        raise TypeError(f"data must be bytes-like, not {type(data).__name__}") from None
     if wire_length is None or wire_length < len(buf):
         wire_length = len(buf)
     if linktype not in SUPPORTED:

@@ -40,7 +40,7 @@ from ..frames.builder import (
     VxlanSpec,
     build,
 )
-from ..frames.config import DEFAULT_CONFIG
+from ..frames.config import DEFAULT_CONFIG, TUNNEL_PORT_FIELDS
 from ..frames.frame import parse
 from ..frames.layer import Layer
 from ..frames.tunnels import GeneveOption
@@ -57,19 +57,7 @@ u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 0xFFFFFFFF)
 _b4, _b16 = (st.binary(min_size=n, max_size=n) for n in (4, 16))
 
-TUNNEL_PORTS = frozenset().union(
-    *(
-        getattr(DEFAULT_CONFIG, name)
-        for name in (
-            "vxlan_ports",
-            "vxlan_gpe_ports",
-            "geneve_ports",
-            "teredo_ports",
-            "mpls_ports",
-            "l2tp_ports",
-        )
-    )
-)
+TUNNEL_PORTS = frozenset().union(*(getattr(DEFAULT_CONFIG, name) for name in TUNNEL_PORT_FIELDS))
 """UDP ports the default :class:`~vxsum.frames.config.ParseConfig` reads as tunnels."""
 
 _DOC_V4 = ("192.0.2.1", "192.0.2.2", "198.51.100.7", "203.0.113.9")  # RFC 5737
