@@ -32,10 +32,13 @@ def test_parse_and_look_up() -> None:
     assert ct.before_nat("udp", not_natted) is None
     inner = ct.entries[2]
     assert inner.source_nat and inner.after_nat.src == ip("100.96.0.0")
-    with pytest.raises(ConntrackError, match="line 1"):
-        Conntrack.parse(
-            "udp 17 1 src=1.2.3.4 dst=nonsense sport=1 dport=2 src=1.2.3.4 dst=5.6.7.8 sport=3 dport=4"
-        )
+    bad = Conntrack.parse(  # a bad line is skipped and named (issue 14)
+        "udp 17 1 src=1.2.3.4 dst=nonsense sport=1 dport=2 src=1.2.3.4 dst=5.6.7.8 sport=3 dport=4"
+    )
+    assert bad.entries == ()
+    assert bad.problems == ("line 1: bad address dst=nonsense, skipped", "0 of 1 lines parsed")
+    with pytest.raises(ConntrackError, match="line 2: over 65536 bytes"):
+        Conntrack.parse("\n" + "x" * (1 << 17))
 
 
 def conntrack_for(wire: bytes, pre_port: int, pre_addr: str | None = None) -> Conntrack:

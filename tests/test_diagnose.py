@@ -52,7 +52,7 @@ def test_disagreeing_ports_are_not_stale() -> None:
     for v in verdicts:  # both still look stale alone, but they cannot both be
         assert outer(v).verdict == Label.CORRUPT
         assert outer(v).context == Context.FLOW_CONTRADICTS and outer(v).row["count"] == 1
-        assert "imply another pre-NAT port" in outer(v).detail
+        assert "implies another pre-NAT port" in outer(v).detail
 
 
 def test_pre_fix_capture_diagnosis_and_harmless_sender_capture() -> None:

@@ -134,7 +134,8 @@ def test_one_syn_per_flow_is_confirmed_by_the_capture(connects: int, seed: int) 
         report = analyze_file(path)
     assert stale == set(generated.stale) == named
     assert report.capture_test is not None and report.capture_test.p_value <= ALPHA
-    assert report.fields[("udp", 0, "nat-stale")] == connects
+    # a retransmitted SYN is sometimes masqueraded too (the model's NAT of its new flow)
+    assert report.fields[("udp", 0, "nat-stale")] == len(generated.stale) >= connects
 
 
 def test_the_labs_own_case_is_confirmed(tmp_path: pytest.TempPathFactory) -> None:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from ..errors import CaptureError
 from .linktypes import LinkType
+from .problems import EXAMPLES, kind_of
 from .walking import (
     LAYOUTS,
     MAX_CAPLEN,
@@ -179,14 +180,26 @@ class PcapWalker:
             hdr = np.zeros((0, 4), dtype=np.int64)
         caplen, wirelen = hdr[:, 2], hdr[:, 3]
         hard = caplen > self.max_caplen
-        soft = (caplen > (self.snaplen or self.max_caplen)) | (caplen > wirelen)
-        bad = np.flatnonzero(hard if self.keep_going else hard | soft)
+        over_wire = caplen > wirelen  # an error, unless keeping going
+        over_snap = caplen > (self.snaplen or self.max_caplen)  # a note: read, as tcpdump does
+        bad = np.flatnonzero(hard if self.keep_going else hard | over_wire)
         cut = int(bad[0]) if len(bad) else len(at)
         fatal = cut < len(at)
-        # Soft problems before the cut exist only when keeping going: reported, kept.
-        problems = [
+        # Records before the cut with a length over the original (only when keeping going)
+        # or the snap length are kept and reported: the first few of each kind listed.
+        problems: list[CaptureError] = []
+        unlisted: list[tuple[str, int]] = []
+        listed: list[int] = []
+        for kind in (over_wire[:cut], over_snap[:cut] & ~over_wire[:cut]):
+            found = np.flatnonzero(kind)
+            listed += found[:EXAMPLES].tolist()
+            if len(found) > EXAMPLES:
+                i = int(found[0])
+                first = self._problem(i, base + int(at[i]), int(caplen[i]), int(wirelen[i]))
+                unlisted.append((kind_of(first.reason), len(found) - EXAMPLES))
+        problems += [
             self._problem(i, base + int(at[i]), int(caplen[i]), int(wirelen[i]))
-            for i in np.flatnonzero(soft[:cut]).tolist()
+            for i in sorted(listed)
         ]
         if fatal:
             problems.append(
@@ -228,6 +241,7 @@ class PcapWalker:
             need=need,
             problems=tuple(problems),
             fatal=fatal,
+            unlisted=tuple(unlisted),
         )
 
     def _too_long(self, caplen: int) -> str:
@@ -242,10 +256,10 @@ class PcapWalker:
     def _problem(self, index: int, offset: int, caplen: int, wirelen: int) -> CaptureError:
         if caplen > self.max_caplen:
             reason = self._too_long(caplen)
-        elif caplen > (self.snaplen or self.max_caplen):
-            reason = f"captured length {caplen} is over the snap length {self.snaplen}"
-        else:
+        elif caplen > wirelen:
             reason = f"captured length {caplen} is over the original length {wirelen}"
+        else:
+            reason = f"captured length {caplen} is over the snap length {self.snaplen} (kept whole)"
         return self._error(index, offset, reason)
 
 

@@ -29,6 +29,7 @@ alone for a while.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CaptureError
+from .problems import EXAMPLES, kind_of
 from .walking import (
     LAYOUTS,
     MIN_LANES,
@@ -56,8 +58,14 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 U8 = npt.NDArray[np.uint8]
 
-MAX_BLOCK = 64 << 20
-"""Largest pcapng block accepted: a longer length field is taken as corruption."""
+MAX_BLOCK = 256 << 20
+"""Largest pcapng block accepted (256 MiB): a longer length field is taken as corruption.
+
+A block is read whole, so this bounds memory (about twice the largest block, at worst);
+the reader grows its buffer as the block's bytes arrive, so a length field that claims
+more than the file holds costs no more than the file's bytes. libpcap stops at 16 MiB
+(more where an interface's snap length needs it); larger custom, comment or secrets
+blocks exist, and a packet block never comes near this (``max_caplen`` is 256 KiB)."""
 _I64_MAX = (1 << 63) - 1
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _BOM = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
@@ -266,6 +274,8 @@ class PcapngWalker:
         self._records: list[tuple[int, int, int, int, int, int, int]] = []
         self._columns: list[_Columns] = []  # records found before those in _records
         self._problems: list[CaptureError] = []
+        self._listed: Counter[str] = Counter()  # problems listed in this walk, by kind
+        self._unlisted: Counter[str] = Counter()  # and those only counted
         self._arrays: _Interfaces | None = None  # self.interfaces as arrays, when needed
         self._slow = 0  # blocks to read one by one before trying numpy again
         self._misses = 0  # numpy runs in a row that took too few blocks to pay
@@ -276,6 +286,7 @@ class PcapngWalker:
         view = memoryview(block)  # type: ignore[arg-type]  # ndarray's stubs lack __buffer__
         end = len(block)
         self._records, self._columns, self._problems = [], [], []
+        self._listed, self._unlisted = Counter(), Counter()
         add = self._records.append
         head, epb = self._layout.pair32.unpack_from, self._layout.epb.unpack_from
         max_caplen = self.max_caplen
@@ -439,9 +450,18 @@ class PcapngWalker:
         self._columns.append((numbers, where + base, data, caplen, wirelen, linktype, timestamp))
         return k
 
-    def _fail(self, number: int | None, offset: int, reason: str) -> bool:
-        """Report a problem; returns True, for ``fatal = self._fail(...)``."""
-        self._problems.append(CaptureError(self.path, number, offset, reason))
+    def _fail(self, number: int | None, offset: int, reason: str, stops: bool = True) -> bool:
+        """Report a problem; returns True, for ``fatal = self._fail(...)``.
+
+        One that ``stops`` the walk is always listed; the others only while their kind
+        has had fewer than EXAMPLES in this walk, and are counted beyond (see Walked).
+        """
+        kind = kind_of(reason)
+        if stops or self._listed[kind] < EXAMPLES:
+            self._problems.append(CaptureError(self.path, number, offset, reason))
+            self._listed[kind] += 1
+        else:
+            self._unlisted[kind] += 1
         return True
 
     def _block(self, view: memoryview, btype: int, pos: int, blen: int, base: int) -> int:
@@ -459,12 +479,16 @@ class PcapngWalker:
                 self._fail(None, base + pos, f"interface block too short ({blen} bytes)")
                 return _STOP  # the interface numbers after it would be wrong
             linktype, _, snaplen = lay.idb.unpack_from(view, pos + 8)
-            self.interfaces.append(self._interface(view, linktype, snaplen, pos + 16, pos + blen))
+            interface = self._interface(view, linktype, snaplen, pos, blen, base)
+            if interface is None:
+                return _STOP
+            self.interfaces.append(interface)
             self._arrays = None
         elif btype in (_EPB, _OPB, _SPB):
             self.number += 1
             if blen < (16 if btype == _SPB else 32):
-                self._fail(self.number, base + pos, f"packet block too short ({blen} bytes)")
+                reason = f"packet block too short ({blen} bytes)"
+                self._fail(self.number, base + pos, reason, not self.keep_going)
                 return _SKIP
             if btype == _EPB:
                 iface, hi, lo, caplen, wirelen = lay.epb.unpack_from(view, pos + 8)
@@ -492,24 +516,24 @@ class PcapngWalker:
         """Record one packet (data at ``pos + skip``), or report why it cannot be read."""
         room = blen - skip - 4
         if iface >= len(self.interfaces):
-            self._fail(self.number, base + pos, f"no interface {iface} in this section")
+            reason = f"no interface {iface} in this section"
+            self._fail(self.number, base + pos, reason, not self.keep_going)
             return _SKIP
         if caplen > room or caplen > self.max_caplen:
             reason = f"captured length {caplen} is over the block's {room} bytes"
             if caplen > self.max_caplen:
                 reason = f"captured length {caplen} is over {self.max_caplen} bytes"
-            self._fail(self.number, base + pos, reason)
+            self._fail(self.number, base + pos, reason, not self.keep_going)
             return _SKIP
         info = self.interfaces[iface]
         outcome = _OK
-        if info.snaplen and caplen > info.snaplen:
-            reason = f"captured length {caplen} is over the snap length {info.snaplen}"
-            outcome = _SKIP
-        elif caplen > wirelen:
+        if caplen > wirelen:
             reason = f"captured length {caplen} is over the original length {wirelen}"
+            self._fail(self.number, base + pos, reason, not self.keep_going)
             outcome = _SKIP
-        if outcome == _SKIP:
-            self._fail(self.number, base + pos, reason)
+        elif info.snaplen and caplen > info.snaplen:  # a note: read, as tcpdump does
+            reason = f"captured length {caplen} is over the snap length {info.snaplen} (kept whole)"
+            self._fail(self.number, base + pos, reason, False)
         if outcome == _OK or self.keep_going:  # when keeping going, such a record is kept
             ts = NO_TIMESTAMP
             if ticks is not None:
@@ -520,15 +544,25 @@ class PcapngWalker:
         return outcome
 
     def _interface(
-        self, view: memoryview, linktype: int, snaplen: int, pos: int, end: int
-    ) -> _Interface:
-        """An interface with its if_tsresol and if_tsoffset options (malformed ones ignored)."""
+        self, view: memoryview, linktype: int, snaplen: int, start: int, blen: int, base: int
+    ) -> _Interface | None:
+        """The interface of the block at ``start``, with its if_tsresol and if_tsoffset
+        options (others ignored); None, reported, if an option runs past the block's end
+        (libpcap refuses such a file too)."""
         exp, base10, offset = 6, True, 0
         lay = self._layout
+        pos, end = start + 16, start + blen
         while pos + 4 <= end - 4:
             code, length = lay.pair16.unpack_from(view, pos)
-            if code == 0 or pos + 4 + length > end - 4:
+            if code == 0:
                 break
+            if pos + 4 + (length + 3) // 4 * 4 > end - 4:
+                reason = (
+                    f"interface block: option {code} at byte {base + pos} has length {length}, "
+                    f"past the block's end ({end - 4 - pos - 4} bytes left)"
+                )
+                self._fail(None, base + start, reason)
+                return None
             if code == _TSRESOL and length >= 1:
                 exp, base10 = view[pos + 4] & 0x7F, not view[pos + 4] & 0x80
             elif code == _TSOFFSET and length >= 8:
@@ -556,4 +590,5 @@ class PcapngWalker:
             n, f, d, c, w, lt, ts = (
                 np.concatenate(parts) for parts in zip(*self._columns, strict=True)
             )
-        return Walked(n, f, d, c, w, lt, ts, stop, need, tuple(self._problems), fatal)
+        unlisted = tuple(self._unlisted.items())
+        return Walked(n, f, d, c, w, lt, ts, stop, need, tuple(self._problems), fatal, unlisted)

@@ -86,7 +86,10 @@ class Walked:
     starts, ``data_offsets`` are offsets of the captured bytes in the block. ``stop``
     is the first block position not consumed; ``need`` the bytes the unfinished
     record at ``stop`` needs in all (0 when nothing is pending). ``problems`` are in
-    file order; ``fatal`` says reading cannot go on after the last one.
+    file order; ``fatal`` says reading cannot go on after the last one. So that memory
+    does not grow with the bad records of a block, only the first
+    :data:`~vxsum.capture.problems.EXAMPLES` problems of each kind are listed (and the
+    one that stops the walk); ``unlisted`` counts the others, as (kind, count) pairs.
     """
 
     numbers: I64
@@ -100,6 +103,7 @@ class Walked:
     need: int
     problems: tuple[CaptureError, ...]
     fatal: bool
+    unlisted: tuple[tuple[str, int], ...] = ()
 
 
 def strided_rows(block: U8, starts: I64, width: int) -> U8:

@@ -2,29 +2,36 @@
 
 Rows go to jsonl, csv or parquet (:mod:`vxsum.report.writers`); the summary (fields by
 layer, depth and verdict; harmful checksums by flow; the diagnosis) to standard output,
-or to standard error when rows take standard output. Exit status: 0, or 1 with
-``--fail-on-harmful`` when a harmful checksum was found; 2 for a usage or input error.
+or to standard error when rows take standard output. ``-o FILE`` appears only when the
+run succeeded (:mod:`vxsum.cli.output`). Exit status: 0, or 1 with ``--fail-on-harmful``
+when a harmful checksum was found; 2 for a usage, input or output error.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from contextlib import suppress
+from typing import IO, TYPE_CHECKING
 
 from ..errors import VxsumError
 from ..frames.config import ParseConfig
 from ..kernel.conntrack import Conntrack
 from ..report.analysis import FileReport, Options, Summary, analyze
-from ..report.writers import FORMATS, RowWriter, open_writer
+from ..report.writers import FORMATS, ParquetWriter, RowWriter, open_writer
 from ..verdicts.diagnosis import Finding
 from ..verdicts.labels import Label
 from ..verdicts.prenat import PreNatCapture
-from .common import UsageError, add_port_arguments
+from .common import Parser, UsageError, add_port_arguments, positive
+from .output import destination, reason, writing
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     from rich.console import Console
     from rich.progress import Progress
 
@@ -89,17 +96,34 @@ def _finding_head(f: Finding) -> str:
     return f"{f.label} ({_fields(f.count)})"
 
 
+_EXAMPLES = 20  # problem lines shown
+
+
+def _problem_lines(summary: Summary) -> list[str]:
+    """The problems: how many, by kind when there are several, the first few of each
+    kind word for word, and how many more (every problem is counted; a few are kept)."""
+    problems = summary.problems
+    if not problems:
+        return []
+    lines = [f"records not parsed or not read: {len(problems):,}"]
+    if len(problems.counts) > 1:
+        lines += [f"  {n:>11,}  {kind}" for kind, n in problems.counts.most_common()]
+    kinds = problems.by_kind()
+    each = max(1, _EXAMPLES // len(kinds))  # examples of every kind, a few lines in all
+    shown = [line for _, _, examples in kinds for line in examples[:each]][:_EXAMPLES]
+    lines += [f"  {line}" for line in shown]
+    if len(problems) > len(shown):
+        lines.append(f"  ... and {len(problems) - len(shown):,} more")
+    return lines
+
+
 def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
     """The summary as (heading, lines) sections, for plain text and rich alike."""
     head = [
         f"packets read: {summary.packets}"
         + (f" in {summary.files} files" if summary.files > 1 else "")
     ]
-    if summary.problems:
-        head.append(f"records not parsed or not read: {len(summary.problems)}")
-        head += [f"  {line}" for line in summary.problems[:20]]
-        if len(summary.problems) > 20:
-            head.append(f"  ... and {len(summary.problems) - 20} more")
+    head += _problem_lines(summary)
     sections = [("", head)]
     sections.append(
         (
@@ -129,7 +153,7 @@ def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
+def _write_summary(summary: Summary, out: IO[str], rich: bool) -> None:
     if not rich:
         for heading, lines in _summary_lines(summary):
             if heading:
@@ -143,8 +167,8 @@ def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
 
     console = Console(file=out)
     console.print(f"packets read: {summary.packets}")
-    for line in summary.problems[:20]:
-        console.print(f"  [red]{line}[/red]")
+    for line in _problem_lines(summary):
+        console.print(f"[red]{escape(line)}[/red]", highlight=False)
     table = Table(title="checksum fields")
     for name in ("layer", "depth", "verdict", "count"):
         table.add_column(name, justify="right" if name == "count" else "left")
@@ -169,7 +193,7 @@ def _write_summary(summary: Summary, out: TextIO, rich: bool) -> None:
 
 
 def _analyze_one(
-    path: str, options: Options, sink: RowWriter | None, progress: _Progress | None
+    path: str, options: Options, sink: _Sink | None, progress: _Progress | None
 ) -> FileReport:
     """One file (``-`` is standard input)."""
     source = sys.stdin.buffer if path == "-" else path
@@ -177,7 +201,7 @@ def _analyze_one(
     try:
         return analyze(source, options, sink=sink, progress=advance)
     except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror or err}") from err
+        raise UsageError(f"cannot read {path}: {reason(err)}") from err
     except VxsumError as err:
         raise UsageError(str(err)) from err
 
@@ -194,17 +218,32 @@ def context(args: argparse.Namespace) -> tuple[ParseConfig, Conntrack | None, Pr
         try:
             conntrack = Conntrack.from_file(args.conntrack)
         except OSError as err:
-            raise UsageError(f"cannot read {args.conntrack}: {err.strerror or err}") from err
+            raise UsageError(f"cannot read {args.conntrack}: {reason(err)}") from err
+        except VxsumError as err:  # a line too long to be conntrack text
+            raise UsageError(str(err)) from err
+        for problem in conntrack.problems:  # bad lines are skipped, and said so
+            print(f"{args.conntrack}: {problem}", file=sys.stderr)
     if args.before_nat is not None:
         try:
             before = PreNatCapture.from_file(
                 args.before_nat, config=config, keep_going=getattr(args, "keep_going", False)
             )
         except OSError as err:
-            raise UsageError(f"cannot read {args.before_nat}: {err.strerror or err}") from err
+            raise UsageError(f"cannot read {args.before_nat}: {reason(err)}") from err
         except VxsumError as err:
             raise UsageError(str(err)) from err
     return config, conntrack, before
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be a capture, or None: any readable stream can (a named pipe,
+    ``<(zcat x.pcap.gz)``), a directory or a path that does not resolve cannot."""
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            return "is a directory"
+    except OSError as err:
+        return "no such file" if err.errno == errno.ENOENT else reason(err)
+    return None
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -216,48 +255,100 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vxsum analyze`` with parsed arguments."""
     options = _options(args)
     if args.format == "parquet" and not args.output:
-        raise UsageError("--format parquet writes a file: give -o FILE")
+        raise UsageError("--format parquet writes a file: give -o FILE (or -o - for stdout)")
     if args.files.count("-") > 1:
         raise UsageError("standard input (-) can be read once")
     if "-" in args.files and args.jobs > 1:
         raise UsageError("--jobs reads files by name: standard input (-) cannot be shared")
     for path in args.files:
-        if path != "-" and not os.path.isfile(path):
-            raise UsageError(f"cannot read {path}: no such file")
-    out: TextIO | None = None
-    if args.format in ("jsonl", "csv"):
-        out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
-    try:
-        try:
-            writer = open_writer(args.format, out, args.output)
-        except ImportError as err:
-            raise UsageError(str(err)) from None
-        terminal = sys.stderr.isatty() and "-" not in args.files  # a pipe has no size
-        progress = _Progress.start(args.files) if terminal else None
-        try:
-            reports = _run(args, options, writer, progress)
-        finally:
-            if progress is not None:
-                progress.stop()
-            if writer is not None:
-                writer.close()
-    finally:
-        if out is not None and out is not sys.stdout:
-            out.close()
-    summary = Summary.of(reports)
-    if args.format == "text" and args.output:
-        with open(args.output, "w") as f:
-            _write_summary(summary, f, rich=False)
-    else:
-        dest = sys.stdout if args.format == "text" else sys.stderr
-        _write_summary(summary, dest, rich=dest.isatty())
+        if path != "-" and (why := _unreadable(path)) is not None:
+            raise UsageError(f"cannot read {path}: {why}")
+    if args.format == "parquet" and args.output == "-" and sys.stdout.isatty():
+        raise UsageError("--format parquet is binary: redirect standard output, or give -o FILE")
+    inputs = [*args.files, args.conntrack, args.before_nat]
+    with destination(args.output, inputs) as path:  # the file takes its name at the end
+        name = "standard output" if path is None else args.output
+        reports = _analyze_into(args, options, path, name)
+        summary = Summary.of(reports)
+        if args.format != "text":
+            _write_summary(summary, sys.stderr, rich=sys.stderr.isatty())
+        elif path is not None:
+            with writing(name), open(path, "w") as f:
+                _write_summary(summary, f, rich=False)
+        else:
+            with writing(name):
+                _write_summary(summary, sys.stdout, rich=sys.stdout.isatty())
+                sys.stdout.flush()
     return 1 if args.fail_on_harmful and summary.harmful else 0
+
+
+class _Sink:
+    """A row writer whose errors are output errors (:func:`~vxsum.cli.output.writing`),
+    so that no handler of input errors takes a full disk or a closed pipe for one."""
+
+    def __init__(self, writer: RowWriter, name: str) -> None:
+        self.writer, self.name = writer, name
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
+        with writing(self.name):
+            self.writer(path, rows)
+
+    def close(self) -> None:
+        with writing(self.name):
+            self.writer.close()
+
+
+def _open_rows(fmt: str, path: str | None) -> tuple[RowWriter, IO[str] | None]:
+    """The writer of ``fmt`` rows to ``path`` (None: standard output), and the file it
+    writes through when one was opened here."""
+    if fmt == "parquet":
+        return ParquetWriter(sys.stdout.buffer if path is None else path), None
+    out = sys.stdout if path is None else open(path, "w", newline="")  # noqa: SIM115
+    writer = open_writer(fmt, out, path)
+    assert writer is not None  # jsonl and csv have rows
+    return writer, None if path is None else out
+
+
+def _analyze_into(
+    args: argparse.Namespace, options: Options, path: str | None, name: str
+) -> list[FileReport]:
+    """Analyse the files, their rows (jsonl, csv, parquet) going to ``path`` (None:
+    standard output, called ``name`` in errors). On any error or interrupt, what was
+    opened is closed without a word: the output is being thrown away."""
+    sink: _Sink | None = None
+    out: IO[str] | None = None
+    if args.format != "text":
+        with writing(name):
+            try:
+                writer, out = _open_rows(args.format, path)
+            except ImportError as err:
+                raise UsageError(str(err)) from None
+        sink = _Sink(writer, name)
+    terminal = sys.stderr.isatty() and "-" not in args.files  # a pipe has no size
+    progress = _Progress.start(args.files) if terminal else None
+    try:
+        reports = _run(args, options, sink, progress)
+        if sink is not None:
+            sink.close()
+        if out is not None:
+            with writing(name):
+                out.close()
+    except BaseException:
+        for opened in (sink, out):
+            with suppress(Exception):
+                if opened is not None:
+                    opened.close()
+        raise
+    finally:
+        if progress is not None:
+            progress.stop()
+    return reports
 
 
 def _run(
     args: argparse.Namespace,
     options: Options,
-    writer: RowWriter | None,
+    writer: _Sink | None,
     progress: _Progress | None,
 ) -> list[FileReport]:
     """Analyse the files, one after another or ``--jobs`` at a time (rows in file order)."""
@@ -268,7 +359,7 @@ def _run(
     try:
         return analyze_parallel(args.files, options, args.jobs, writer)
     except OSError as err:
-        raise UsageError(f"cannot read {err.filename}: {err.strerror or err}") from err
+        raise UsageError(f"cannot read {err.filename}: {reason(err)}") from err
     except VxsumError as err:
         raise UsageError(str(err)) from err
 
@@ -283,7 +374,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="text: the summary only; jsonl, csv, parquet: one row per checksum field "
         "(the summary then goes to stderr)",
     )
-    p.add_argument("-o", "--output", metavar="FILE", help="write rows (or the summary) here")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write rows (or the summary) here, once the run has succeeded; - is standard output",
+    )
     p.add_argument(
         "--all-fields",
         action="store_true",
@@ -297,7 +393,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a capture of the same traffic taken before NAT (e.g. NFLOG in mangle POSTROUTING)",
     )
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="analyse up to N files at once")
+    p.add_argument(
+        "--jobs", type=positive, default=1, metavar="N", help="analyse up to N files at once"
+    )
     p.add_argument("--keep-going", action="store_true", help="report corrupt records and go on")
     p.add_argument(
         "--fail-on-harmful",
@@ -309,6 +407,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str]) -> int:
     """``vxsum analyze ARGV`` on its own (the demo runs it this way)."""
-    p = argparse.ArgumentParser(prog="vxsum analyze")
+    p = Parser(prog="vxsum analyze")
     add_arguments(p)
     return run(p.parse_args(argv))

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
-__all__ = ["UsageError", "add_port_arguments", "ports"]
+__all__ = ["Parser", "UsageError", "add_port_arguments", "ports", "positive"]
 
 
 class UsageError(Exception):
     """A bad argument or unreadable input: exit 2 with this one-line reason."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of vxsum:
+    'vxsum repro: argument --attempts: must be 1 or more: '0' (see vxsum repro --help)'."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def positive(text: str) -> int:
+    """A whole number, 1 or more (an ``argparse`` type): a count that 0 or -1 would
+    silently bend."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return n
 
 
 def ports(text: str) -> frozenset[int]:
@@ -17,6 +38,8 @@ def ports(text: str) -> frozenset[int]:
         found = frozenset(int(p) for p in text.split(",") if p.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated port list: {text!r}") from None
+    if not found:  # '' would silently switch the protocol off
+        raise argparse.ArgumentTypeError(f"give at least one port: {text!r}")
     if any(not 0 < p < 65536 for p in found):
         raise argparse.ArgumentTypeError(f"ports must be 1-65535: {text!r}")
     return found

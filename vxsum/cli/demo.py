@@ -16,6 +16,7 @@ from ..frames.frame import parse
 from ..verdicts.labels import Label
 from ..verdicts.verdict import classify_stream
 from . import analyze
+from .output import writing
 
 __all__ = ["CAPTURES", "add_arguments", "main", "run"]
 
@@ -68,7 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vxsum demo``."""
-    main()
+    with writing("standard output"):
+        main()
     return 0
 
 

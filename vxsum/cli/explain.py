@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import VxsumError
-from .common import UsageError, add_port_arguments
+from .common import UsageError, add_port_arguments, positive
+from .output import reason, writing
 
 __all__ = ["add_arguments", "run"]
 
@@ -21,7 +22,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``vxsum explain``."""
     p.add_argument("source", help="hex bytes of a frame, or a capture file with --frame")
-    p.add_argument("--frame", type=int, help="1-based frame number in the capture file")
+    p.add_argument("--frame", type=positive, help="1-based frame number in the capture file")
     p.add_argument("--linktype", type=int, default=1, help="link type of hex input")
     p.add_argument(
         "--conntrack", metavar="FILE", help="text of `conntrack -L` from the sending node"
@@ -48,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             with CaptureReader(args.source) as reader:
                 record = next((r for r in reader if r.number == args.frame), None)
-        except (OSError, VxsumError) as err:
+        except OSError as err:
+            raise UsageError(f"cannot read {args.source}: {reason(err)}") from err
+        except VxsumError as err:
             raise UsageError(str(err)) from err
         if record is None:
             raise UsageError(f"{args.source} has no frame {args.frame}")
@@ -63,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
         frame = parse(data, linktype, config=config)
     except VxsumError as err:
         raise UsageError(str(err)) from err
-    for layer in frame.layers:
-        print("  " * layer.depth + describe(layer))
     if args.frame is not None:  # as analyze judges it, in its capture
         mine: list[npt.NDArray[np.void]] = []
 
@@ -72,16 +73,24 @@ def run(args: argparse.Namespace) -> int:
             mine.append(rows[rows["frame"] == args.frame])
 
         options = Options(config, conntrack, before, all_fields=True)
-        analyze(args.source, options, sink=keep)
+        try:  # the whole capture, this time: a later record can be corrupt
+            analyze(args.source, options, sink=keep)
+        except OSError as err:
+            raise UsageError(f"cannot read {args.source}: {reason(err)}") from err
+        except VxsumError as err:
+            raise UsageError(str(err)) from err
         rows = np.concatenate(mine, dtype=ROW) if mine else np.zeros(0, dtype=ROW)
         verdicts = [Verdict.of(row) for row in rows]
     else:
         (verdicts,), _ = classify_stream([frame], conntrack=conntrack, before=before)
-    for v in verdicts:
-        due = "-" if v.expected is None else f"0x{v.expected:04x}"
-        detail = v.detail
-        print(
-            f"{v.layer} depth {v.depth}: 0x{v.value:04x} (expected {due}) {v.verdict}"
-            f"{'' if v.harmless else ' [harmful]'}{': ' + detail if detail else ''}"
-        )
+    with writing("standard output"):
+        for layer in frame.layers:
+            print("  " * layer.depth + describe(layer))
+        for v in verdicts:
+            due = "-" if v.expected is None else f"0x{v.expected:04x}"
+            detail = v.detail
+            print(
+                f"{v.layer} depth {v.depth}: 0x{v.value:04x} (expected {due}) {v.verdict}"
+                f"{'' if v.harmless else ' [harmful]'}{': ' + detail if detail else ''}"
+            )
     return 0

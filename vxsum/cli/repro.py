@@ -1,11 +1,20 @@
-"""``vxsum repro``: write the packets the kernel model predicts for a cluster, as a pcap."""
+"""``vxsum repro``: write the packets the kernel model predicts for a cluster, as a pcap.
+
+The pcap (and the ``--conntrack`` text) appear only when written whole
+(:mod:`vxsum.cli.output`); ``-`` is standard output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
+from contextlib import ExitStack
 
-from .common import UsageError
+from .common import UsageError, positive
+from .output import destination, writing
 
 __all__ = ["TAPS", "add_arguments", "run"]
 
@@ -34,9 +43,13 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--txrehash", choices=["on", "off"], default="on")
     r.add_argument("--proto", choices=["tcp", "udp"], default="tcp")
     r.add_argument("--tap", choices=TAPS, default="wire")
-    r.add_argument("--attempts", type=int, default=8)
+    r.add_argument(
+        "--attempts", type=positive, default=8, help="TCP SYNs or UDP queries (default 8)"
+    )
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("-o", "--output", required=True, help="the pcap file to write")
+    r.add_argument(
+        "-o", "--output", required=True, help="the pcap file to write; - is standard output"
+    )
     r.add_argument(
         "--conntrack",
         metavar="FILE",
@@ -47,8 +60,7 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vxsum repro`` with parsed arguments."""
-    from ..capture.pcap import write_pcap  # the kernel model: only for this command
-    from ..kernel.repro import reproduce
+    from ..kernel.repro import reproduce  # the kernel model: only for this command
     from ..kernel.scenario import Cluster
 
     options: dict[str, object] = {
@@ -65,16 +77,53 @@ def run(args: argparse.Namespace) -> int:
         cluster = maker(args.kernel, args.kube_proxy, **options)
     except ValueError as err:
         raise UsageError(str(err)) from err
+    if args.conntrack is not None and _same(args.output, args.conntrack):
+        raise UsageError(f"-o and --conntrack name the same file: {args.conntrack}")
     linktype, frames, scenario = reproduce(
         cluster, args.proto, args.tap, attempts=args.attempts, seed=args.seed
     )
-    count = write_pcap(args.output, frames, linktype)
-    print(f"wrote {count} packets ({args.tap} tap) to {args.output}", file=sys.stderr)
+    with ExitStack() as outputs:  # both files, or neither
+        path = outputs.enter_context(destination(args.output))
+        table = outputs.enter_context(destination(args.conntrack)) if args.conntrack else None
+        with writing(_name(args.output)):
+            count = _write_pcap(path, frames, linktype)
+        if args.conntrack:
+            lines = scenario.conntrack()
+            with writing(_name(args.conntrack)):
+                if table is None:
+                    sys.stdout.write(lines)
+                    sys.stdout.flush()
+                else:
+                    with open(table, "w") as f:
+                        f.write(lines)
+    print(f"wrote {count} packets ({args.tap} tap) to {_name(args.output)}", file=sys.stderr)
     if args.conntrack:
-        table = scenario.conntrack()
-        with open(args.conntrack, "w") as f:
-            f.write(table)
         print(
-            f"wrote {len(table.splitlines())} conntrack lines to {args.conntrack}", file=sys.stderr
+            f"wrote {len(lines.splitlines())} conntrack lines to {_name(args.conntrack)}",
+            file=sys.stderr,
         )
     return 0
+
+
+def _write_pcap(path: str | None, frames: list[tuple[float, bytes]], linktype: int) -> int:
+    """:func:`vxsum.capture.pcap.write_pcap` to ``path``, or (None) to standard output."""
+    from ..capture.pcap import write_pcap  # with the kernel model: only for this command
+
+    if path is not None:
+        return write_pcap(path, frames, linktype)
+    with tempfile.TemporaryDirectory(prefix="vxsum-") as tmp:  # the writer takes a path
+        spool = os.path.join(tmp, "repro.pcap")
+        count = write_pcap(spool, frames, linktype)
+        with open(spool, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer)
+    sys.stdout.flush()
+    return count
+
+
+def _name(output: str) -> str:
+    return "standard output" if output == "-" else output
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two output names are the same file (or both standard output)."""
+    return a == b or os.path.realpath(a) == os.path.realpath(b)

@@ -13,12 +13,14 @@ records (:mod:`vxsum.capture.reader`):
 
 Once the file is read, flow evidence is final: the spooled rows get their flow context,
 are counted and handed to ``sink`` in frame order. Memory stays flat: batches are 16
-MiB, rows wait on disk, and what grows is the table of flows with ``nat-stale`` fields or
-right UDP checksums.
+MiB, rows wait on disk, records that cannot be parsed or read are counted by kind with
+the first few of each kept (:class:`~vxsum.capture.problems.ProblemLog`), and what grows
+is the table of flows with ``nat-stale`` fields or right UDP checksums.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import threading
@@ -30,14 +32,17 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from ..capture.linktypes import SUPPORTED
+from ..capture.problems import ProblemLog, kind_of
 from ..capture.reader import CaptureBatch, CaptureReader
-from ..errors import VxsumError
+from ..errors import ParseError, VxsumError
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
 from ..frames.facts import FACT, Columns, facts_of, gather
 from ..frames.frame import Frame, parse
 from ..frames.layouts import common_facts
 from ..kernel.conntrack import Conntrack
 from ..verdicts.diagnosis import Diagnosis, Tally, diagnose
+from ..verdicts.flows import Groups
 from ..verdicts.labels import ROW
 from ..verdicts.prenat import PreNatCapture
 from ..verdicts.stats import Outcome
@@ -69,8 +74,9 @@ class FileReport:
 
     path: str
     packets: int = 0
-    problems: list[str] = field(default_factory=list)
-    """Records not parsed or not read, each naming its record number and byte offset."""
+    problems: ProblemLog[str] = field(default_factory=ProblemLog)
+    """Records not parsed or not read (or read with a note), each naming its record
+    number and byte offset: counted by kind, the first few of each kind listed."""
     tally: Tally = field(default_factory=Tally)
     """The counts the diagnosis is made of."""
     rows: int = 0
@@ -85,8 +91,8 @@ class FileReport:
         return self.tally.fields
 
     @property
-    def harmful(self) -> Counter[tuple[str, str]]:
-        """Harmful fields by (verdict, flow)."""
+    def harmful(self) -> Groups:
+        """Harmful fields by (verdict, flow): ``most_common(n)``, ``len``, as a Counter."""
         return self.tally.flows
 
     @property
@@ -113,9 +119,13 @@ def _batch_rows(
         options.config,
     )
     parsed: dict[int, Frame | None] = {}
+    rest = np.flatnonzero(~fits)
+    doomed = _unparsable(batch, rest, options, report)
 
     def frame(k: int) -> Frame | None:
         number = int(batch.numbers[k])
+        if doomed[k]:
+            return None
         if number not in parsed:
             o, n = int(batch.offsets[k]), int(batch.caplens[k])
             try:
@@ -126,13 +136,12 @@ def _batch_rows(
                     config=options.config,
                 )
             except VxsumError as err:
-                where = f"file byte {int(batch.file_offsets[k])}"
-                report.problems.append(f"{report.path}: record {number} ({where}): {err}")
+                report.problems.add(_kind(err), (_problem(report, batch, k, err),))
                 parsed[number] = None
         return parsed[number]
 
     slow = []
-    for k in np.flatnonzero(~fits).tolist():
+    for k in rest[~doomed[rest]].tolist():
         found = frame(k)
         if found is not None:
             slow.append(facts_of(found, int(batch.numbers[k])))
@@ -158,6 +167,48 @@ def _batch_rows(
     return [*pieces, rows[last:]]
 
 
+_SUPPORTED = np.array(sorted(SUPPORTED), dtype=np.int64)
+
+
+def _unparsable(
+    batch: CaptureBatch, rest: npt.NDArray[np.intp], options: Options, report: FileReport
+) -> npt.NDArray[np.bool_]:
+    """Which records (True) of ``rest`` fail to parse for a reason their link type alone
+    gives: an unsupported link type, or no bytes at all. Each such group is parsed once
+    and reported at once, so a file of millions of them costs no Python step per record
+    (the per-record path gives the same lines: tests/test_hardening_input.py checks it)."""
+    doomed = np.zeros(len(batch), dtype=np.bool_)
+    types = batch.linktypes[rest]
+    odd = rest[~np.isin(types, _SUPPORTED) | (batch.caplens[rest] == 0)]
+    for linktype in np.unique(batch.linktypes[odd]).tolist():
+        group = odd[batch.linktypes[odd] == linktype]
+        k = int(group[0])
+        o, n = int(batch.offsets[k]), int(batch.caplens[k])
+        try:
+            parse(
+                batch.buffer[o : o + n].tobytes(),
+                linktype,
+                wire_length=int(batch.wirelens[k]),
+                config=options.config,
+            )
+        except VxsumError as err:
+            lines = (_problem(report, batch, int(i), err) for i in group)
+            report.problems.add(_kind(err), lines, len(group))
+            doomed[group] = True
+    return doomed
+
+
+def _problem(report: FileReport, batch: CaptureBatch, k: int, err: VxsumError) -> str:
+    """The line for record ``k`` of ``batch`` that did not parse."""
+    number, where = int(batch.numbers[k]), int(batch.file_offsets[k])
+    return f"{report.path}: record {number} (file byte {where}): {err}"
+
+
+def _kind(err: VxsumError) -> str:
+    """The kind a parse problem is counted under: its layer and reason, without numbers."""
+    return kind_of(f"{err.layer}: {err.reason}" if isinstance(err, ParseError) else str(err))
+
+
 def _listed(table: Columns, options: Options, report: FileReport) -> Rows:
     """The rows of ``table`` to list; the others are counted."""
     if options.all_fields:
@@ -175,6 +226,35 @@ def _finish(report: FileReport, spool: Spool, judge: Judge, sink: RowSink | None
         report.rows += len(rows)
         if sink is not None:
             sink(report.path, rows)
+
+
+_PART = 1 << 15
+"""Records classified at a time: the tables of one part take about 1 KiB a record, so a
+block of many small records is cut into parts to keep memory bounded by this number."""
+
+
+def _parts(batch: CaptureBatch) -> Iterator[CaptureBatch]:
+    """``batch`` in parts of at most :data:`_PART` records (views of the same buffer)."""
+    if len(batch) <= _PART:
+        yield batch
+        return
+    for start in range(0, len(batch), _PART):
+        cut = slice(start, start + _PART)
+        yield dataclasses.replace(
+            batch,
+            **{name: getattr(batch, name)[cut] for name in _RECORD_COLUMNS},
+        )
+
+
+_RECORD_COLUMNS = (
+    "numbers",
+    "offsets",
+    "caplens",
+    "wirelens",
+    "linktypes",
+    "timestamps",
+    "file_offsets",
+)
 
 
 def _prefetch(batches: Iterator[CaptureBatch]) -> Iterator[CaptureBatch]:
@@ -236,6 +316,27 @@ def analyze_file(
     return analyze(path, options, sink=sink, progress=progress)
 
 
+def _read(
+    path: str | os.PathLike[str] | BinaryIO,
+    options: Options,
+    judge: Judge,
+    report: FileReport,
+    spool: Spool,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Every record of the file through the rules into the spool (a function of its own,
+    so that the last block and the reader are freed before the flow pass)."""
+    with CaptureReader(path, keep_going=options.keep_going) as reader:
+        for batch in _prefetch(reader.batches()):
+            report.packets += len(batch.offsets)
+            for part in _parts(batch):
+                for rows in _batch_rows(part, options, judge, report):
+                    spool.append(rows)
+            if progress is not None and len(batch.file_offsets):
+                progress(int(batch.file_offsets[-1]))
+        report.problems.extend(reader.problem_log, str)
+
+
 def analyze(
     path: str | os.PathLike[str] | BinaryIO,
     options: Options,
@@ -249,14 +350,7 @@ def analyze(
     judge = Judge(options.conntrack, options.before_nat)
     spool = Spool()
     try:
-        with CaptureReader(path, keep_going=options.keep_going) as reader:
-            for batch in _prefetch(reader.batches()):
-                report.packets += len(batch.offsets)
-                for rows in _batch_rows(batch, options, judge, report):
-                    spool.append(rows)
-                if progress is not None and len(batch.file_offsets):
-                    progress(int(batch.file_offsets[-1]))
-            report.problems.extend(str(p) for p in reader.problems)
+        _read(path, options, judge, report, spool, progress)
         report.capture_test = judge.conclude()
         _finish(report, spool, judge, sink)
     finally:
@@ -272,7 +366,7 @@ class Summary:
 
     files: int = 0
     packets: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: ProblemLog[str] = field(default_factory=ProblemLog)
     tally: Tally = field(default_factory=Tally)
     tests: list[Outcome] = field(default_factory=list)
     """The capture-wide test of each file (a test is per capture)."""
@@ -283,7 +377,7 @@ class Summary:
         total = cls(files=len(reports))
         for r in reports:
             total.packets += r.packets
-            total.problems.extend(r.problems)
+            total.problems.update(r.problems)
             total.tally.update(r.tally)
             if r.capture_test is not None:
                 total.tests.append(r.capture_test)
@@ -295,7 +389,7 @@ class Summary:
         return self.tally.fields
 
     @property
-    def harmful(self) -> Counter[tuple[str, str]]:
+    def harmful(self) -> Groups:
         return self.tally.flows
 
     def to_dict(self) -> dict[str, object]:
@@ -303,7 +397,9 @@ class Summary:
         return {
             "files": self.files,
             "packets": self.packets,
-            "problems": list(self.problems),
+            "problems": self.problems.examples,
+            "problem_total": len(self.problems),
+            "problem_kinds": dict(self.problems.counts),
             "fields": [
                 {"layer": layer, "depth": depth, "verdict": verdict, "count": n}
                 for (layer, depth, verdict), n in sorted(self.fields.items())

@@ -275,9 +275,10 @@ class CsvWriter:
 
 
 class ParquetWriter:
-    """The same columns as a typed parquet file (needs pyarrow: the ``parquet`` extra)."""
+    """The same columns as a typed parquet file (needs pyarrow: the ``parquet`` extra),
+    written to a path or a binary stream (parquet is written front to back: a pipe will do)."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str | IO[bytes]) -> None:
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq

@@ -20,10 +20,10 @@ import numpy.typing as npt
 
 from ..frames.facts import Columns, layer_code, status_code
 from ..frames.fields import LAYERS, Status
-from .flows import flow_hashes, flow_name
+from .flows import Groups
 from .labels import HARMLESS, LABELS, Label
 from .stats import ALPHA, CHANCE_FIT, Outcome
-from .text import confirmed_by, endpoint, hypotheses
+from .text import confirmed_by, hypotheses
 
 __all__ = ["Diagnosis", "Finding", "Tally", "diagnose"]
 
@@ -92,12 +92,8 @@ class Tally:
     frames: int = 0
     fields: Counter[tuple[str, int, str]] = field(default_factory=Counter)
     """Checksum fields by (layer, depth, label)."""
-    flows: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """Harmful fields by (label, flow)."""
-    sources: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """Harmful fields by (label, source address of the packet at their depth)."""
-    links: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """Harmful fields by (label, 'source > destination')."""
+    flows: Groups = field(default_factory=Groups)
+    """Harmful fields by (label, flow); by source address and by link too."""
     confirmed: Counter[tuple[str, str]] = field(default_factory=Counter)
     """Fields with a cause a context confirmed, by (label, what confirmed it)."""
     hypotheses: Counter[str] = field(default_factory=Counter)
@@ -122,8 +118,7 @@ class Tally:
         """Count everything about ``rows``."""
         self.count(rows)
         bad = np.flatnonzero(_HARMFUL[rows["label"]])
-        if len(bad):
-            self._harmful(rows, bad)
+        self.flows.add(rows, bad)
         for label, by in zip(rows["label"].tolist(), confirmed_by(rows), strict=True):
             if by is not None:
                 self.confirmed[(str(LABELS[label]), by)] += 1
@@ -133,26 +128,11 @@ class Tally:
         inner[(outer["inner_at"] >= 0) & (outer["inner_status"] == _GOOD)] = "right"
         self.tunnel_damage.update(inner.tolist())
 
-    def _harmful(self, rows: Rows, bad: npt.NDArray[np.intp]) -> None:
-        keys = np.zeros(len(bad), dtype=[("label", "u1"), ("flow", "<u8")])
-        keys["label"], keys["flow"] = rows["label"][bad], flow_hashes(rows, bad)
-        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        order = np.argsort(first)  # as first seen: ties keep that order in most_common()
-        for key, i, n in zip(
-            unique[order].tolist(), first[order].tolist(), counts[order].tolist(), strict=True
-        ):
-            row = rows[bad[i]]
-            label, v6 = str(LABELS[key[0]]), bool(row["v6"])
-            src = endpoint(row["src"], 0, v6).rsplit(":", 1)[0]
-            dst = endpoint(row["dst"], 0, v6).rsplit(":", 1)[0]
-            self.flows[(label, flow_name(row))] += n
-            self.sources[(label, src)] += n
-            self.links[(label, f"{src} > {dst}")] += n
-
     def update(self, other: Tally) -> None:
         """Add another tally (of another file) to this one."""
         self.frames += other.frames
-        for name in ("fields", "flows", "sources", "links", "confirmed", "hypotheses"):
+        self.flows.update(other.flows)
+        for name in ("fields", "confirmed", "hypotheses"):
             getattr(self, name).update(getattr(other, name))
         self.tunnel_damage.update(other.tunnel_damage)
 
@@ -295,19 +275,18 @@ def _damage(tally: Tally, count: int, damaged_outer: int) -> str:
         )
         if fits:
             text += f" {fits} of them fit a source-port rewrite (see above)."
-    sources = Counter({src: n for (label, src), n in tally.sources.items() if label == "corrupt"})
-    links = Counter({link: n for (label, link), n in tally.links.items() if label == "corrupt"})
-    flows = Counter({flow: n for (label, flow), n in tally.flows.items() if label == "corrupt"})
-    if sources:
-        src, n = sources.most_common(1)[0]
-        text += f" {round(100 * n / count)}% come from {src} ("
-        text += _plural(len(sources), "source", "sources") + " in all)"
-        link, m = links.most_common(1)[0]
-        text += (
-            f"; {round(100 * m / count)}% travel {link} ({_plural(len(links), 'link', 'links')})"
+    flows = tally.flows
+    if flows.distinct(label=Label.CORRUPT):
+        ((_, src), n), ((_, link), m) = (
+            flows.top(1, label=Label.CORRUPT, by=by)[0] for by in ("source", "link")
         )
-        k = flows.most_common(1)[0][1]
-        text += f"; the most hit flow has {k} ({_plural(len(flows), 'flow', 'flows')})."
+        sources, links = (flows.distinct(label=Label.CORRUPT, by=by) for by in ("source", "link"))
+        text += f" {round(100 * n / count)}% come from {src} ("
+        text += _plural(sources, "source", "sources") + " in all)"
+        text += f"; {round(100 * m / count)}% travel {link} ({_plural(links, 'link', 'links')})"
+        k = flows.top(1, label=Label.CORRUPT)[0][1]
+        corrupt_flows = flows.distinct(label=Label.CORRUPT)
+        text += f"; the most hit flow has {k} ({_plural(corrupt_flows, 'flow', 'flows')})."
         if n / count >= 0.8:
             text += " Concentrated on one host: check its NIC (offload, firmware) and its link."
         elif m / count >= 0.8:

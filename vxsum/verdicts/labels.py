@@ -93,7 +93,7 @@ class Context(IntEnum):
     FLOW_RIGHT = 2
     """``count`` other packets of the outer flow carry a right checksum."""
     FLOW_CONTRADICTS = 3
-    """Other packets of the outer flow imply ``count`` other ports before NAT."""
+    """``count`` other packets of the outer flow imply other ports before NAT."""
     CONNTRACK_STALE = 4
     """conntrack's NAT of the outer flow, run through the kernel model, leaves this value
     from the right one."""

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..frames.facts import Columns, gather, layer_code, status_code
+from ..frames.facts import Columns, layer_code, status_code
 from ..frames.fields import Status
 from ..kernel.encap import EPHEMERAL_PORTS
 from .flows import FlowTable, flow_hashes
-from .labels import LABELS, ROW, Context, Evidence, Label
+from .labels import LABELS, Context, Evidence, Label
 
 __all__ = ["ALPHA", "CHANCE_FIT", "CaptureTest", "Outcome", "binomial_tail"]
 
@@ -49,6 +49,7 @@ _INNER = [layer_code(n) for n in ("tcp", "udp", "udplite")]
 _BAD = status_code(Status.BAD)
 _CORRUPT, _STALE = LABELS.index(Label.CORRUPT), LABELS.index(Label.NAT_STALE)
 _SYN, _ACK = 0x002, 0x010
+_CANDIDATES = [int(Evidence.STALE), int(Evidence.UNEXPLAINED)]
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
@@ -109,15 +110,15 @@ class CaptureTest:
     """Collects, batch by batch in frame order, what the test needs; :meth:`conclude` runs
     it once the file is read, and :meth:`apply` confirms the rows that fit.
 
-    Memory: a set of the flows seen (outer, and inner UDP), and the verdict rows of the bad
-    tunnel checksums that might take part (one per such field).
+    Memory: the hashes of the flows seen (outer, and inner UDP; 8 bytes a flow), and 24
+    bytes for each bad tunnel checksum that might take part.
     """
 
     def __init__(self) -> None:
-        self.outer: set[int] = set()
-        self.inner: set[int] = set()
+        self.outer = Seen()
+        self.inner = Seen()
         self.packets = self.openers = 0
-        self._candidates: list[Rows] = []
+        self._candidates: list[npt.NDArray[np.void]] = []
         self.outcome: Outcome | None = None
         self._confirm: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
@@ -153,44 +154,35 @@ class CaptureTest:
         inner_hashes = inner_hashes[order]
         opens_inner = syn.copy()
         first_udp = np.flatnonzero(udp)
-        opens_inner[first_udp] = self._first(self.inner, inner_hashes[first_udp])
+        opens_inner[first_udp] = self.inner.first(inner_hashes[first_udp])
         opens = np.empty(len(order), dtype=bool)
-        opens[order] = self._first(self.outer, hashes) & opens_inner
+        opens[order] = self.outer.first(hashes) & opens_inner
         start = 0
         for table, outer, h, *_ in found:
             table["opens"][outer] = opens[start : start + len(h)]
             start += len(h)
-            bad = (table["status"][outer] == _BAD) & np.isin(
-                table["evidence"][outer], [int(Evidence.STALE), int(Evidence.UNEXPLAINED)]
-            )
-            if bad.any():
-                self._candidates.append(gather(table, ROW, outer[bad]))
+            bad = outer[
+                (table["status"][outer] == _BAD)
+                & np.isin(table["evidence"][outer], _CANDIDATES)
+                & (table["label"][outer] == _CORRUPT)
+                & (table["context"][outer] == Context.NONE)
+            ]
+            if len(bad):
+                found_ = np.zeros(len(bad), dtype=_CANDIDATE)
+                found_["key"], found_["flow"] = _keys(table)[bad], flow_hashes(table, bad)
+                for name in ("port", "evidence", "opens"):
+                    found_[name] = table[name][bad]
+                self._candidates.append(found_)
         self.packets += len(order)
         self.openers += int(opens.sum())
 
-    @staticmethod
-    def _first(seen: set[int], hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-        """Which of ``hashes`` (in order) are seen here for the first time; adds them."""
-        _, first = np.unique(hashes, return_index=True)
-        out = np.zeros(len(hashes), dtype=bool)
-        out[first] = True
-        for i in np.flatnonzero(out).tolist():
-            h = int(hashes[i])
-            if h in seen:
-                out[i] = False
-            else:
-                seen.add(h)
-        return out
-
     def conclude(self, flows: FlowTable) -> Outcome:
         """Run the test, once the file is read and ``flows`` has seen all of it."""
-        rows = (
-            np.concatenate(self._candidates, dtype=ROW)
-            if self._candidates
-            else np.zeros(0, dtype=ROW)
-        )
-        flows.refine(rows)  # as the rows themselves will be
-        left = rows[(rows["label"] == _CORRUPT) & (rows["context"] == Context.NONE)]
+        found = np.concatenate([np.zeros(0, _CANDIDATE), *self._candidates])
+        self._candidates = []
+        context, _ = flows.judge(found["flow"], found["port"])  # as the rows will be judged
+        stale = found["evidence"] == Evidence.STALE
+        left = found[~stale | (context == Context.NONE)]
         fit = (left["evidence"] == Evidence.STALE) & left["opens"]
         chance = CHANCE_FIT * (self.openers / self.packets if self.packets else 0.0)
         hits = int(fit.sum())
@@ -198,8 +190,9 @@ class CaptureTest:
             self.packets, self.openers, len(left), hits, binomial_tail(hits, len(left), chance)
         )
         if outcome.confirms:
-            self._confirm = np.sort(_keys(left[fit]))
+            self._confirm = np.sort(left["key"][fit])
         self.outcome = outcome
+        self.outer, self.inner = Seen(), Seen()  # not needed any more: free them
         return outcome
 
     def apply(self, rows: Rows) -> None:
@@ -214,6 +207,40 @@ class CaptureTest:
         rows["label"][todo] = _STALE
         rows["context"][todo] = Context.CAPTURE
         rows["p_value"][todo] = self.outcome.p_value
+
+
+_CANDIDATE = np.dtype(
+    [("key", "<i8"), ("flow", "<u8"), ("port", "<i4"), ("evidence", "u1"), ("opens", "?")]
+)
+"""A bad tunnel checksum the test may count: its :func:`_keys`, flow hash, port before
+NAT (-1: none), evidence and whether it opens its flow and connection."""
+
+
+class Seen:
+    """A set of 64-bit flow hashes as a few sorted arrays (8 bytes a flow; the arrays are
+    merged as they grow, like a binary counter, so there are about log2(flows) of them)."""
+
+    def __init__(self) -> None:
+        self.levels: list[npt.NDArray[np.uint64]] = []
+
+    def __len__(self) -> int:
+        return sum(len(level) for level in self.levels)
+
+    def first(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        """Which of ``hashes`` (in order) are seen here for the first time; adds them."""
+        unique, first = np.unique(hashes, return_index=True)
+        new = np.ones(len(unique), dtype=bool)
+        for level in self.levels:
+            at = np.minimum(np.searchsorted(level, unique), len(level) - 1)
+            new &= level[at] != unique
+        out = np.zeros(len(hashes), dtype=bool)
+        out[first[new]] = True
+        if new.any():
+            self.levels.append(unique[new])
+            while len(self.levels) > 1 and len(self.levels[-2]) <= 2 * len(self.levels[-1]):
+                last = self.levels.pop()
+                self.levels[-1] = np.union1d(self.levels[-1], last)
+        return out
 
 
 def _keys(rows: Rows | Columns) -> npt.NDArray[np.int64]:

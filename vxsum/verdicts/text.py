@@ -143,10 +143,14 @@ def _flow(row: np.void) -> str:
             "tunnel checksums fit a source-port rewrite on packets that open their flow and "
             f"connection far more often than random damage would): {_rewrite(row)}"
         )
-    others = "another pre-NAT port" if count == 1 else f"{count} other pre-NAT ports"
+    others = (
+        "another packet of its outer flow implies"
+        if count == 1
+        else (f"{count} other packets of its outer flow imply")
+    )
     return (
-        f"not a stale checksum: other packets of its outer flow imply {others}, this one "
-        f"{port}; no known mechanism explains it"
+        f"not a stale checksum: {others} another pre-NAT port, this one {port}; no known "
+        "mechanism explains it"
     )
 
 
