@@ -210,3 +210,20 @@ def test_no_attribute_is_both_a_module_and_a_name(package: str) -> None:
     module = importlib.import_module(f"vxsum.{package}")
     submodules = {n.rpartition(".")[2] for n in MODULES if n.startswith(f"vxsum.{package}.")}
     assert not set(getattr(module, "__all__", [])) & submodules
+
+
+def test_the_analyze_path_does_not_import_the_builder_or_the_kernel_model() -> None:
+    """Sub-packages import their names on first use (PEP 562), so ``vxsum analyze``
+    starts without the frame builder and the kernel's scenarios (about 60 ms of imports)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vxsum.cli.analyze, vxsum.report.analysis; "
+        "print(sorted(m for m in sys.modules if m.startswith('vxsum.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for heavy in ("vxsum.frames.builder", "vxsum.kernel.scenario", "vxsum.kernel.repro"):
+        assert f"'{heavy}'" not in loaded, heavy

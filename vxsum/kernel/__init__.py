@@ -11,14 +11,44 @@ whole scenarios from cluster settings to what the receiver counts
 packets with :mod:`vxsum.frames`; it knows nothing of verdicts.
 """
 
-from .conntrack import Conntrack, ConntrackEntry, ConntrackError, Tuple
-from .csum import IpSummed
-from .encap import EPHEMERAL_PORTS, udp_flow_src_port, vxlan_encapsulate
-from .nat import Manip, NatResult, nat_rewrite
-from .repro import TAPS, repro_frames
-from .scenario import Cluster, KubeProxy, Scenario
-from .skb import Skb, fill_pending
-from .versions import Kernel, KernelVersionError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conntrack import Conntrack, ConntrackEntry, ConntrackError, Tuple
+    from .csum import IpSummed
+    from .encap import EPHEMERAL_PORTS, udp_flow_src_port, vxlan_encapsulate
+    from .nat import Manip, NatResult, nat_rewrite
+    from .repro import TAPS, repro_frames
+    from .scenario import Cluster, KubeProxy, Scenario
+    from .skb import Skb, fill_pending
+    from .versions import Kernel, KernelVersionError
+
+_SOURCES = {
+    "Conntrack": "conntrack",
+    "ConntrackEntry": "conntrack",
+    "ConntrackError": "conntrack",
+    "Tuple": "conntrack",
+    "IpSummed": "csum",
+    "EPHEMERAL_PORTS": "encap",
+    "udp_flow_src_port": "encap",
+    "vxlan_encapsulate": "encap",
+    "Manip": "nat",
+    "NatResult": "nat",
+    "nat_rewrite": "nat",
+    "TAPS": "repro",
+    "repro_frames": "repro",
+    "Cluster": "scenario",
+    "KubeProxy": "scenario",
+    "Scenario": "scenario",
+    "Skb": "skb",
+    "fill_pending": "skb",
+    "Kernel": "versions",
+    "KernelVersionError": "versions",
+}
+"""Where each exported name lives (imported on first use, PEP 562)."""
 
 __all__ = [
     "EPHEMERAL_PORTS",
@@ -42,3 +72,15 @@ __all__ = [
     "udp_flow_src_port",
     "vxlan_encapsulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

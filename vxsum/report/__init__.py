@@ -7,10 +7,35 @@ there. :mod:`~vxsum.report.rows` keeps rows on disk until a file's flow evidence
 final; :mod:`~vxsum.report.parallel` runs files in worker processes.
 """
 
-from .analysis import FileReport, Options, RowSink, Summary, analyze, analyze_file
-from .parallel import analyze_parallel
-from .rows import COLUMNS, Spool
-from .writers import FORMATS, CsvWriter, JsonlWriter, ParquetWriter, RowWriter, open_writer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .analysis import FileReport, Options, RowSink, Summary, analyze, analyze_file
+    from .parallel import analyze_parallel
+    from .rows import COLUMNS, Spool
+    from .writers import FORMATS, CsvWriter, JsonlWriter, ParquetWriter, RowWriter, open_writer
+
+_SOURCES = {
+    "FileReport": "analysis",
+    "Options": "analysis",
+    "RowSink": "analysis",
+    "Summary": "analysis",
+    "analyze": "analysis",
+    "analyze_file": "analysis",
+    "analyze_parallel": "parallel",
+    "COLUMNS": "rows",
+    "Spool": "rows",
+    "FORMATS": "writers",
+    "CsvWriter": "writers",
+    "JsonlWriter": "writers",
+    "ParquetWriter": "writers",
+    "RowWriter": "writers",
+    "open_writer": "writers",
+}
+"""Where each exported name lives (imported on first use, PEP 562)."""
 
 __all__ = [
     "COLUMNS",
@@ -29,3 +54,15 @@ __all__ = [
     "analyze_parallel",
     "open_writer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

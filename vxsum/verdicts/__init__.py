@@ -10,12 +10,39 @@ in that order (:func:`classify`, :func:`classify_stream`, :class:`Judge`);
 :mod:`~vxsum.verdicts.text` puts codes into words for the edge.
 """
 
-from .diagnosis import Diagnosis, Finding, diagnose
-from .flows import FlowTable
-from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
-from .prenat import Before, PreNatCapture
-from .rules import judge
-from .verdict import Judge, Verdict, classify, classify_stream
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .diagnosis import Diagnosis, Finding, diagnose
+    from .flows import FlowTable
+    from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
+    from .prenat import Before, PreNatCapture
+    from .rules import judge
+    from .verdict import Judge, Verdict, classify, classify_stream
+
+_SOURCES = {
+    "Diagnosis": "diagnosis",
+    "Finding": "diagnosis",
+    "diagnose": "diagnosis",
+    "FlowTable": "flows",
+    "HARMLESS": "labels",
+    "LABELS": "labels",
+    "ROW": "labels",
+    "Context": "labels",
+    "Evidence": "labels",
+    "Label": "labels",
+    "Before": "prenat",
+    "PreNatCapture": "prenat",
+    "judge": "rules",
+    "Judge": "verdict",
+    "Verdict": "verdict",
+    "classify": "verdict",
+    "classify_stream": "verdict",
+}
+"""Where each exported name lives (imported on first use, PEP 562)."""
 
 __all__ = [
     "HARMLESS",
@@ -36,3 +63,15 @@ __all__ = [
     "diagnose",
     "judge",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
