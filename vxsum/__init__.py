@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .errors import CaptureError, ParseError, VxsumError
     from .frames import ChecksumField, Frame, ParseConfig, Status, build, parse
     from .kernel import Cluster, Conntrack, Kernel, nat_rewrite
-    from .report import FileReport, analyze_file
+    from .report import FileReport, analyze_file, scan
     from .verdicts import Label, PreNatCapture, Verdict, classify, classify_stream
 
 __version__ = "0.1.0.dev0"
@@ -71,6 +71,7 @@ _SOURCES = {
     "nat_rewrite": "kernel",
     "FileReport": "report",
     "analyze_file": "report",
+    "scan": "report",
     "Label": "verdicts",
     "PreNatCapture": "verdicts",
     "Verdict": "verdicts",
@@ -115,6 +116,7 @@ __all__ = [
     "pseudo_header_sum",
     "pseudo_header_sum_v4",
     "pseudo_header_sum_v6",
+    "scan",
     "update16",
     "update_span",
     "verify",

@@ -4,7 +4,8 @@
 the facts and verdicts of every field, and hands the rows, in frame order, to a sink:
 the jsonl, csv and parquet writers (:mod:`~vxsum.report.writers`) render their words
 there. :mod:`~vxsum.report.rows` keeps rows on disk until a file's flow evidence is
-final; :mod:`~vxsum.report.parallel` runs files in worker processes.
+final; :mod:`~vxsum.report.parallel` runs files in worker processes; :func:`scan`
+(:mod:`~vxsum.report.arrow`) yields the rows as Arrow record batches.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .analysis import FileReport, Options, RowSink, Summary, analyze, analyze_file
+    from .arrow import record_batch, scan, schema
     from .parallel import analyze_parallel
     from .rows import COLUMNS, Spool
     from .writers import FORMATS, CsvWriter, JsonlWriter, ParquetWriter, RowWriter, open_writer
@@ -26,6 +28,9 @@ _SOURCES = {
     "analyze": "analysis",
     "analyze_file": "analysis",
     "analyze_parallel": "parallel",
+    "record_batch": "arrow",
+    "scan": "arrow",
+    "schema": "arrow",
     "COLUMNS": "rows",
     "Spool": "rows",
     "FORMATS": "writers",
@@ -53,6 +58,9 @@ __all__ = [
     "analyze_file",
     "analyze_parallel",
     "open_writer",
+    "record_batch",
+    "scan",
+    "schema",
 ]
 
 

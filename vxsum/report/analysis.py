@@ -25,7 +25,7 @@ import os
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -49,7 +49,15 @@ from ..verdicts.stats import Outcome
 from ..verdicts.verdict import Judge
 from .rows import Spool, quiet
 
-__all__ = ["FileReport", "Options", "RowSink", "Summary", "analyze", "analyze_file"]
+__all__ = [
+    "FileReport",
+    "Options",
+    "RowSink",
+    "Summary",
+    "analyze",
+    "analyze_file",
+    "analyze_rows",
+]
 
 Rows = npt.NDArray[np.void]
 RowSink = Callable[[str, Rows], None]
@@ -218,16 +226,6 @@ def _listed(table: Columns, options: Options, report: FileReport) -> Rows:
     return gather(table, ROW, np.flatnonzero(~hidden))
 
 
-def _finish(report: FileReport, spool: Spool, judge: Judge, sink: RowSink | None) -> None:
-    """Flow and capture context, counts and the sink for the spooled rows."""
-    for rows in spool:
-        judge.finish(rows)
-        report.tally.add(rows)
-        report.rows += len(rows)
-        if sink is not None:
-            sink(report.path, rows)
-
-
 _PART = 1 << 15
 """Records classified at a time: the tables of one part take about 1 KiB a record, so a
 block of many small records is cut into parts to keep memory bounded by this number."""
@@ -345,19 +343,48 @@ def analyze(
     progress: Callable[[int], None] | None = None,
 ) -> FileReport:
     """:func:`analyze_file` with its options in one :class:`Options`."""
-    name = os.fspath(path) if isinstance(path, str | os.PathLike) else "-"
-    report = FileReport(name)
+    name = _name(path)
+    chunks = analyze_rows(path, options, progress=progress)
+    while True:
+        try:
+            rows = next(chunks)
+        except StopIteration as done:
+            report: FileReport = done.value
+            return report
+        if sink is not None:
+            sink(name, rows)
+
+
+def analyze_rows(
+    path: str | os.PathLike[str] | BinaryIO,
+    options: Options,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Generator[Rows, None, FileReport]:
+    """:func:`analyze` as a generator: the final rows to list, in frame order, chunk by
+    chunk (they come once the whole file has been read: flow evidence needs all of it;
+    until then they wait on disk), and the :class:`FileReport` as its return value."""
+    report = FileReport(_name(path))
     judge = Judge(options.conntrack, options.before_nat)
     spool = Spool()
     try:
         _read(path, options, judge, report, spool, progress)
         report.capture_test = judge.conclude()
-        _finish(report, spool, judge, sink)
+        for rows in spool:  # flow and capture context, counts
+            judge.finish(rows)
+            report.tally.add(rows)
+            report.rows += len(rows)
+            yield rows
     finally:
         spool.close()
     report.tally.frames = report.packets
     report.diagnosis = diagnose(report.tally, [report.capture_test])
     return report
+
+
+def _name(path: str | os.PathLike[str] | BinaryIO) -> str:
+    """A file's name in rows and reports: its path, or ``-`` for a stream."""
+    return os.fspath(path) if isinstance(path, str | os.PathLike) else "-"
 
 
 @dataclass

@@ -276,59 +276,24 @@ class CsvWriter:
 
 class ParquetWriter:
     """The same columns as a typed parquet file (needs pyarrow: the ``parquet`` extra),
-    written to a path or a binary stream (parquet is written front to back: a pipe will do)."""
+    written to a path or a binary stream (parquet is written front to back: a pipe will do).
+    The schema is :func:`vxsum.report.arrow.schema`, as :func:`~vxsum.report.arrow.scan`'s."""
 
     def __init__(self, target: str | IO[bytes]) -> None:
+        from . import arrow
+
         try:
-            import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as err:
             raise ImportError(
                 "--format parquet needs pyarrow: pip install 'vxsum[parquet]'"
             ) from err
-        self.pa = pa
-        self.schema = pa.schema(
-            [
-                ("file", pa.string()),
-                ("frame", pa.int64()),
-                ("depth", pa.int8()),
-                ("layer", pa.string()),
-                ("value", pa.int32()),
-                ("expected", pa.int32()),
-                ("verdict", pa.string()),
-                ("harmless", pa.bool_()),
-                ("detail", pa.string()),
-                ("confirmed_by", pa.string()),
-                ("hypothesis", pa.string()),
-                ("port_before_nat", pa.int32()),
-                ("quoted", pa.bool_()),
-            ]
-        )
+        self.arrow = arrow
+        self.schema = arrow.schema()
         self.writer = pq.ParquetWriter(target, self.schema)
 
     def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
-        pa = self.pa
-        n = len(rows)
-        exp = rows["expected"].astype(np.int32)
-        table = pa.table(
-            {
-                "file": pa.array([path] * n, pa.string()).dictionary_encode().cast(pa.string()),
-                "frame": rows["frame"].astype(np.int64),
-                "depth": rows["depth"].astype(np.int8),
-                "layer": [LAYERS[c] for c in rows["layer"].tolist()],
-                "value": rows["stored"].astype(np.int32),
-                "expected": pa.array(exp, mask=exp < 0),
-                "verdict": [_LABEL_NAMES[c] for c in rows["label"].tolist()],
-                "harmless": harmless(rows["label"]),
-                "detail": text.details(rows),
-                "confirmed_by": text.confirmed_by(rows),
-                "hypothesis": text.hypotheses(rows),
-                "port_before_nat": text.ports_before_nat(rows),
-                "quoted": rows["quoted"],
-            },
-            schema=self.schema,
-        )
-        self.writer.write_table(table)
+        self.writer.write_batch(self.arrow.record_batch(path, rows, self.schema))
 
     def close(self) -> None:
         self.writer.close()

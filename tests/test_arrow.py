@@ -1,0 +1,61 @@
+"""vxsum.scan: the rows as Arrow record batches, the same as every other output's."""
+
+from __future__ import annotations
+
+import io
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+import vxsum
+from vxsum.cli import main
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+DATA = files("vxsum") / "data"
+CAPTURES = sorted(str(p) for p in DATA.iterdir() if p.name.endswith(".pcap"))  # type: ignore[attr-defined]
+
+
+def _jsonl(path: str, capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict[str, object]]:
+    main(["analyze", path, "--format", "jsonl", *extra])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for row in rows:
+        row.setdefault("quoted", False)
+    return rows
+
+
+@pytest.mark.parametrize("path", CAPTURES)
+@pytest.mark.parametrize("all_fields", [False, True])
+def test_scan_gives_the_rows_of_jsonl(
+    path: str, all_fields: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = pa.Table.from_batches(vxsum.scan(path, all_fields=all_fields))
+    extra = ("--all-fields",) if all_fields else ()
+    assert table.to_pylist() == _jsonl(path, capsys, *extra)
+    assert table.num_rows > 0
+
+
+def test_scan_reads_files_in_turn_and_streams(capsys: pytest.CaptureFixture[str]) -> None:
+    table = pa.Table.from_batches(vxsum.scan(CAPTURES))
+    assert table.column("file").to_pylist() == [
+        r["file"] for path in CAPTURES for r in _jsonl(path, capsys)
+    ]
+    data = Path(CAPTURES[0]).read_bytes()
+    streamed = pa.Table.from_batches(vxsum.scan(io.BytesIO(data)))
+    assert set(streamed.column("file").to_pylist()) == {"-"}
+    assert streamed.drop_columns(["file"]) == pa.Table.from_batches(
+        vxsum.scan(CAPTURES[0])
+    ).drop_columns(["file"])
+
+
+def test_one_versioned_schema_for_scan_and_parquet(tmp_path: Path) -> None:
+    out = tmp_path / "rows.parquet"
+    assert main(["analyze", *CAPTURES, "--format", "parquet", "-o", str(out)]) == 0
+    written = pq.read_table(out)
+    scanned = pa.Table.from_batches(vxsum.scan(CAPTURES), schema=vxsum.report.schema())
+    assert written.schema == scanned.schema == vxsum.report.schema()
+    assert written.schema.metadata == {b"vxsum.schema_version": b"1"}
+    assert written.equals(scanned)
