@@ -121,13 +121,14 @@ class Verdict:
 
 
 def classify(
-    frame: Frame | bytes | bytearray | memoryview,
-    linktype: int = 1,
+    frame: Frame | bytes | bytearray | memoryview | object,
+    linktype: int | None = None,
     *,
     config: ParseConfig | None = None,
 ) -> list[Verdict]:
-    """A verdict for every checksum field of one frame (raw bytes are parsed first), on
-    the frame's own evidence."""
+    """A verdict for every checksum field of one frame, on the frame's own evidence;
+    anything else :func:`~vxsum.frames.frame.parse` takes (bytes-likes, dpkt and scapy
+    packets) is parsed first."""
     if not isinstance(frame, Frame):
         frame = parse(frame, linktype, config=config)
     return [Verdict.of(row) for row in judge(facts_of(frame))]
