@@ -71,12 +71,21 @@ def _diff(fast: np.ndarray, slow: np.ndarray) -> list[str]:
     ]
 
 
-def agree_frames(frames: Sequence[bytes], config: ParseConfig = CONFIG) -> int:
+def agree_frames(
+    frames: Sequence[bytes],
+    config: ParseConfig = CONFIG,
+    linktypes: int | Sequence[int] = 1,
+    wirelens: Sequence[int] | None = None,
+) -> int:
+    """:func:`agree` for frames back to back in one buffer (Ethernet unless ``linktypes``
+    says otherwise; ``wirelens`` longer than a frame make it a snap-length cut)."""
     lens = np.array([len(f) for f in frames], dtype=np.int64)
     offs = np.zeros(len(frames), dtype=np.int64)
     np.cumsum(lens[:-1], out=offs[1:])
     buf = np.frombuffer(b"".join(frames) or b"\0", dtype=np.uint8)
-    return agree(buf, offs, lens, lens, np.ones(len(frames), dtype=np.int64), config)
+    types = np.broadcast_to(np.asarray(linktypes, dtype=np.int64), lens.shape)
+    wire = lens if wirelens is None else np.array(wirelens, dtype=np.int64)
+    return agree(buf, offs, lens, wire, types, config)
 
 
 @settings(max_examples=40, deadline=None)
@@ -174,15 +183,18 @@ def test_clean_traffic_is_cleared() -> None:
     assert agree_frames([wire] * 3) == 3
 
 
-def test_corpus_vxlan_captures() -> None:
+def test_corpus_captures() -> None:
+    """Every record of the shared corpus through both paths: the plain and tunnel layouts
+    take most of them (1,936 of 2,495 when written), each with the parser's facts."""
     pcaps = shared_dir() / "corpus" / "pcaps"
     if not pcaps.is_dir():
         pytest.skip(f"the shared corpus is not at {pcaps}")
-    fitting = 0
+    fitting = records = 0
     for path in sorted(p for p in pcaps.rglob("*") if p.is_file()):
         for b in read_batches(path, max_caplen=1 << 18):
             fitting += agree(b.buffer, b.offsets, b.caplens, b.wirelens, b.linktypes)
-    assert fitting > 0
+            records += len(b.offsets)
+    assert fitting > records / 2
 
 
 @pytest.mark.parametrize("outer_tag", [False, True])

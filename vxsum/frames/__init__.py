@@ -5,13 +5,12 @@ walk the headers of :mod:`~vxsum.frames.link`, :mod:`~vxsum.frames.ip`,
 :mod:`~vxsum.frames.transport` and :mod:`~vxsum.frames.tunnels` through one bounded
 reader, :mod:`~vxsum.frames.wire`) gives a :class:`Frame` with a
 :class:`ChecksumField` per checksum. The facts (:data:`FACT`) are those fields as
-numbers, from a parsed frame (:func:`facts_of`) or, for the common tunnel layout, from a
+numbers, from a parsed frame (:func:`facts_of`) or, for the common layouts, from a
 whole batch of records at once (:func:`common_facts`); every rule works on them. The
 builder (:func:`build`) writes frames from layer specifications, and
 :func:`describe` prints a header as tcpdump would.
 
-Names are imported on first use (PEP 562): reading a capture's common layouts does not
-import the parser or the builder.
+Names are imported on first use (PEP 562): ``vxsum analyze`` does not import the builder.
 """
 
 from __future__ import annotations

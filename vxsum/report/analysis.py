@@ -3,7 +3,7 @@
 This is ``vxsum analyze`` as a library call (:func:`analyze_file`). Per batch of
 records (:mod:`vxsum.capture.reader`):
 
-1. the facts of every checksum field: the records with the common tunnel layout at once
+1. the facts of every checksum field: the records with a common layout (plain or VXLAN) at once
    (:func:`vxsum.frames.layouts.common_facts`), every other record parsed on its own
    (:func:`vxsum.frames.facts.facts_of`);
 2. their verdicts (:class:`vxsum.verdicts.verdict.Judge`: the rules, a NAT context where

@@ -165,7 +165,7 @@ class _Builder:
         _, table = common_facts(
             buffer, offsets, caplens, wirelens, linktypes, batch.numbers, self.config
         )
-        outer = np.flatnonzero((table["layer"] == _UDP) & (table["depth"] == 0))
+        outer = np.flatnonzero((table["layer"] == _UDP) & (table["depth"] == 0) & table["tunnel"])
         records = np.searchsorted(batch.numbers, table["frame"][outer])
         fast = dict(zip(records.tolist(), outer.tolist(), strict=True))
         for k in range(len(offsets)):  # in record order: equal keys keep it in the index
