@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_checksum
 
@@ -113,3 +113,37 @@ def test_threads_give_the_same_sums() -> None:
         assert np.array_equal(vxsum.checksums(buf, offsets, sizes, threads=threads), one)
     with pytest.raises(ValueError, match="threads"):
         vxsum.checksums(buf, offsets, sizes, threads=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    packets=st.lists(st.binary(max_size=40), max_size=40),
+    chunk=st.integers(1, 8),
+    per_span=st.booleans(),
+    data=st.data(),
+)
+def test_long_lists_are_summed_in_chunks_alike(
+    packets: list[bytes], chunk: int, per_span: bool, data: st.DataObject
+) -> None:
+    """Lists longer than the chunk are joined a chunk at a time: the same sums, with a
+    scalar or a per-span initial value, and the same error for a wrong-sized one."""
+    import vxsum.core.batch as batch
+
+    initial: object = (
+        data.draw(st.lists(st.integers(0, 2**40), min_size=len(packets), max_size=len(packets)))
+        if per_span
+        else data.draw(st.integers(0, 2**40))
+    )
+    want = [
+        vxsum.ones_sum(p, i)
+        for p, i in zip(packets, initial if per_span else [initial] * len(packets), strict=True)  # type: ignore[arg-type]
+    ]
+    old = batch._LIST_CHUNK
+    batch._LIST_CHUNK = chunk
+    try:
+        assert batch.ones_sums(packets, initial=initial).tolist() == want  # type: ignore[arg-type]
+        if len(packets) > chunk:
+            with pytest.raises(ValueError, match="one value per span"):
+                batch.ones_sums(packets, initial=[1] * (len(packets) + 1))
+    finally:
+        batch._LIST_CHUNK = old
