@@ -252,12 +252,14 @@ def _keys(rows: Rows | Columns) -> npt.NDArray[np.int64]:
 def _inner_rows(table: Columns, outer: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     """For each tunnel row at ``outer``, the row of its inner transport field (-1: none)."""
     keys = _keys(table)
-    order = np.argsort(keys, kind="stable")
+    unsorted = len(keys) > 1 and bool((keys[1:] < keys[:-1]).any())
+    order = np.argsort(keys, kind="stable") if unsorted else np.arange(len(keys))
     at = np.asarray(table["inner_at"])[outer]
     want = (np.asarray(table["frame"], dtype=np.int64)[outer] << 20) | (
         np.asarray(table["span_offset"], dtype=np.int64)[outer] + at
     )
-    pos = np.minimum(np.searchsorted(keys[order], want), len(order) - 1)
+    # The layouts give rows in frame and field order already: no sort then.
+    pos = np.minimum(np.searchsorted(keys[order] if unsorted else keys, want), len(order) - 1)
     found = order[pos]
     ok = (at >= 0) & (keys[found] == want) & np.isin(table["layer"][found], _INNER)
     return np.where(ok, found, -1)
