@@ -3,6 +3,8 @@ numpy arrays; raw IP bytes without a link type are not silently read as Ethernet
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dpkt
 import numpy as np
 import pytest
@@ -70,3 +72,20 @@ def test_bytes_likes_and_numpy_arrays() -> None:
 def test_other_objects_are_type_errors() -> None:
     with pytest.raises(TypeError, match="bytes-like"):
         vxsum.parse(object())
+
+
+@pytest.mark.parametrize("linktype", [228, 229])
+def test_raw_ipv4_and_ipv6_link_types(tmp_path: Path, linktype: int) -> None:
+    """LINKTYPE_IPV4 (228) and LINKTYPE_IPV6 (229) read as raw IP (101), per frame and in
+    a capture (where they take the batch path)."""
+    packet = (
+        IP_BYTES
+        if linktype == 228
+        else bytes(IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP(sport=1, dport=2) / b"x")
+    )
+    assert _fields(vxsum.parse(packet, linktype)) == _fields(vxsum.parse(packet, LinkType.RAW))
+    path = tmp_path / "raw.pcap"
+    vxsum.capture.write_pcap(path, [(0.0, packet)] * 3, linktype=linktype)
+    report = vxsum.analyze_file(path, all_fields=True)
+    assert report.packets == 3 and not report.problems
+    assert sum(report.fields.values()) == 3 * len(vxsum.parse(packet, LinkType.RAW).checksums)

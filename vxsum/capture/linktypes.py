@@ -22,12 +22,17 @@ class LinkType(IntEnum):
     """Raw IP: the frame starts with an IPv4 or IPv6 header."""
     LINUX_SLL = 113
     """Linux "cooked" capture, version 1 (``tcpdump -i any``)."""
+    IPV4 = 228
+    """Raw IPv4 (the frame starts with an IPv4 header)."""
+    IPV6 = 229
+    """Raw IPv6."""
     NFLOG = 239
     """``tcpdump -i nflog:N``: an NFLOG header and TLVs around an IP packet."""
     LINUX_SLL2 = 276
     """Linux "cooked" capture, version 2."""
 
 
-SUPPORTED = frozenset({0, 1, 12, 14, 101, 113, 276})
+SUPPORTED = frozenset({0, 1, 12, 14, 101, 113, 228, 229, 276})
 """The link types the frame parser reads; 12 and 14 are raw IP under the DLT numbers some
-systems write instead of 101."""
+systems write instead of 101, and 228 and 229 raw IPv4 and IPv6 (read, like 101, by the
+version nibble)."""

@@ -71,7 +71,7 @@ _SNAPLEN, _FRAGMENT, _MISMATCH = (
 _MOD = 0xFFFF
 _BLOCK = 152  # bytes of each record copied: the deepest header read ends before this
 _MIN = 78  # the fewest bytes from the outer IP header on (all IPv4, no tag, inner UDP)
-_RAW = [int(LinkType.RAW), 12, 14]  # raw IP, also under its older DLT numbers
+_RAW = [int(LinkType.RAW), 12, 14, 228, 229]  # raw IP, under all its numbers
 _ETHERTYPE_AT = {  # link layers that end in an EtherType: where it is, where they end
     LinkType.ETHERNET: (12, 14),
     LinkType.LINUX_SLL: (14, 16),

@@ -79,7 +79,7 @@ class Walker(IpMixin):
                 self._ipv4(4, self.cap, False)
             elif null.family in _NULL_IPV6:
                 self._ipv6(4, self.cap, False)
-        else:  # raw IP: 101, 12, 14
+        else:  # raw IP: 101, 12, 14, 228 (IPv4), 229 (IPv6)
             if not self.buf:
                 raise ParseError("raw", 0, "empty frame", needed=1, available=0)
             self._ip_by_version(0, self.cap, False)
