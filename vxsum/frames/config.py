@@ -17,6 +17,7 @@ TUNNEL_PORT_FIELDS = (
     "teredo_ports",
     "mpls_ports",
     "l2tp_ports",
+    "gtpu_ports",
 )
 """The fields of :class:`ParseConfig` that name UDP ports carrying a tunnel."""
 _PORT_FIELDS = (*TUNNEL_PORT_FIELDS, "ipv6_zero_checksum_ports")
@@ -45,6 +46,8 @@ class ParseConfig:
     """MPLS in UDP (RFC 7510)."""
     l2tp_ports: frozenset[int] = frozenset({1701})
     """L2TPv2 data messages carrying PPP (RFC 2661)."""
+    gtpu_ports: frozenset[int] = frozenset({2152})
+    """GTP-U (3GPP TS 29.281), whose G-PDUs carry an IP packet."""
     ipv6_zero_checksum_ports: frozenset[int] = frozenset()
     max_depth: int = 8
     """Most IP headers parsed in one frame (tunnels nest one inside another)."""

@@ -139,7 +139,7 @@ def _csum(total: I64) -> I64:
 def _tunnel_ports(config: ParseConfig) -> B:
     """The UDP ports the parser reads a tunnel on, as a lookup table."""
     ports = config.vxlan_ports | config.vxlan_gpe_ports | config.geneve_ports
-    ports |= config.teredo_ports | config.mpls_ports | config.l2tp_ports
+    ports |= config.teredo_ports | config.mpls_ports | config.l2tp_ports | config.gtpu_ports
     return _lookup(ports, 0x10000)
 
 

@@ -1,4 +1,4 @@
-"""Tunnel headers: VXLAN, Geneve, GRE, Teredo and the PIM register.
+"""Tunnel headers: VXLAN, Geneve, GRE, GTP-U, Teredo and the PIM register.
 
 The parser decides *when* a payload is a tunnel (UDP ports from
 :class:`~vxsum.frames.frame.ParseConfig`, IP protocol 47 and 103); these classes only
@@ -20,6 +20,7 @@ __all__ = [
     "CiscoMetadata",
     "Geneve",
     "GeneveOption",
+    "Gtpu",
     "L2tp",
     "Nsh",
     "PimRegister",
@@ -419,4 +420,49 @@ class Nsh(Layer):
             spi=path >> 8,
             si=path & 0xFF,
             metadata=metadata,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gtpu(Layer):
+    """GTP-U header (3GPP TS 29.281 section 5): version 1, protocol type GTP; 8 bytes,
+    4 more when any of the E, S and PN flags is set, then extension headers while the
+    next-extension type is not 0. A G-PDU (message type 255) carries an IP packet."""
+
+    flags: int
+    message_type: int
+    teid: int
+    extensions: tuple[int, ...]
+    """The types of the extension headers, in order."""
+
+    @classmethod
+    def decode(cls, r: Reader, depth: int = 0) -> Gtpu:
+        r.layer = "gtp-u"
+        start = r.pos
+        flags, message_type = r.u8(), r.u8()
+        if flags >> 5 != 1 or not flags & 0x10:
+            raise r.fail(f"not GTPv1 (flags 0x{flags:02x})", start)
+        r.skip(2)  # the length: of the payload after the first 8 bytes
+        teid = r.u32()
+        extensions: list[int] = []
+        if flags & 0x07:
+            r.skip(3)  # sequence number, N-PDU number
+            kind = r.u8()
+            while kind:
+                if len(extensions) == 16:
+                    raise r.fail("more than 16 extension headers")
+                extensions.append(kind)
+                size = 4 * r.u8()
+                if size == 0:
+                    raise r.fail("extension header of length 0")
+                r.skip(size - 2)
+                kind = r.u8()
+        return cls(
+            offset=start,
+            length=r.pos - start,
+            depth=depth,
+            flags=flags,
+            message_type=message_type,
+            teid=teid,
+            extensions=tuple(extensions),
         )

@@ -36,6 +36,7 @@ from .tunnels import (
     GRE,
     CiscoMetadata,
     Geneve,
+    Gtpu,
     L2tp,
     Nsh,
     PimRegister,
@@ -179,7 +180,8 @@ class Walker(IpMixin):
     # --- tunnels, called from the IP walk --------------------------------------------
 
     def _udp_tunnel(self, udp: UDP, pos: int, end: int) -> None:
-        """VXLAN, VXLAN-GPE, Geneve, MPLS (RFC 7510), L2TPv2 or Teredo on a configured port.
+        """VXLAN, VXLAN-GPE, Geneve, MPLS (RFC 7510), L2TPv2, GTP-U or Teredo on a
+        configured port.
 
         Anything else is payload.
         """
@@ -210,6 +212,12 @@ class Walker(IpMixin):
                     self._ipv4(l2tp.end, end, False)
                 elif l2tp.ppp_protocol == _PPP_IPV6:
                     self._ipv6(l2tp.end, end, False)
+        elif any(p in cfg.gtpu_ports for p in ports):
+            gtp = self._decode(lambda r: Gtpu.decode(r, self.ips), pos, end, "gtp-u")
+            if gtp is not None:
+                self._add(gtp)
+                if gtp.message_type == 0xFF:  # a G-PDU: an IP packet
+                    self._ip_by_version(gtp.end, end, False)
         elif any(p in cfg.teredo_ports for p in ports):
             try:
                 ted = Teredo.decode(Reader(self.buf, pos, end), self.ips)
