@@ -18,6 +18,8 @@ class LinkType(IntEnum):
     NULL = 0
     """BSD loopback: a 4-byte address family in the capturing host's byte order."""
     ETHERNET = 1
+    PPP = 9
+    """PPP in HDLC-like framing (RFC 1662)."""
     RAW = 101
     """Raw IP: the frame starts with an IPv4 or IPv6 header."""
     LINUX_SLL = 113
@@ -32,7 +34,7 @@ class LinkType(IntEnum):
     """Linux "cooked" capture, version 2."""
 
 
-SUPPORTED = frozenset({0, 1, 12, 14, 101, 113, 228, 229, 276})
+SUPPORTED = frozenset({0, 1, 9, 12, 14, 101, 113, 228, 229, 276})
 """The link types the frame parser reads; 12 and 14 are raw IP under the DLT numbers some
 systems write instead of 101, and 228 and 229 raw IPv4 and IPv6 (read, like 101, by the
 version nibble)."""

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .ip import Esp, IpsecAH, IPv4, IPv6, IPv6Fragment, IPv6Options, IPv6Routing
     from .layer import Layer, Truncated
     from .layouts import common_facts
-    from .link import Ethernet, LinuxSLL, LinuxSLL2, MacSec, Mpls, Null, PPPoE, Vlan
+    from .link import PPP, Ethernet, LinuxSLL, LinuxSLL2, MacSec, Mpls, Null, PPPoE, Vlan
     from .transport import ICMP, IGMP, TCP, UDP, ICMPv6, UDPLite
     from .tunnels import (
         GRE,
@@ -109,6 +109,7 @@ _SOURCES = {
     "MacSec": "link",
     "Mpls": "link",
     "Null": "link",
+    "PPP": "link",
     "PPPoE": "link",
     "Vlan": "link",
     "ICMP": "transport",
@@ -138,6 +139,7 @@ __all__ = [
     "ICMP",
     "IGMP",
     "LAYERS",
+    "PPP",
     "TCP",
     "UDP",
     "Checksum",

@@ -29,6 +29,7 @@ __all__ = [
     "ETH_IPV6",
     "ETH_MPLS",
     "ETH_PPPOE",
+    "PPP",
     "VLAN_TPIDS",
     "Ethernet",
     "LinuxSLL",
@@ -162,6 +163,26 @@ class Mpls(Layer):
             bottom=bool(word & 0x100),
             ttl=word & 0xFF,
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PPP(Layer):
+    """A PPP header in HDLC-like framing (RFC 1662): the address and control bytes
+    (0xFF 0x03) unless compressed away, and the protocol, one byte when compressed (an odd
+    first byte, RFC 1661 section 6.5). LINKTYPE_PPP (9) and PPTP's GRE payload carry it."""
+
+    protocol: int
+
+    @classmethod
+    def decode(cls, r: Reader, depth: int = 0) -> PPP:
+        r.layer = "ppp"
+        start = r.pos
+        r.need(1)
+        if r.remaining >= 2 and r.buf[r.pos] == 0xFF and r.buf[r.pos + 1] == 0x03:
+            r.skip(2)
+        r.need(1)
+        protocol = r.u8() if r.buf[r.pos] & 1 else r.u16()
+        return cls(offset=start, length=r.pos - start, depth=depth, protocol=protocol)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

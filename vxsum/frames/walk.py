@@ -21,6 +21,7 @@ from .link import (
     ETH_MPLS,
     ETH_MPLS_MC,
     ETH_PPPOE,
+    PPP,
     VLAN_TPIDS,
     Ethernet,
     LinuxSLL,
@@ -53,6 +54,7 @@ ETH_CMD = 0x8909
 _NULL_IPV6 = frozenset({24, 28, 30})  # AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS
 _PPP_IPV4 = 0x0021
 _PPP_IPV6 = 0x0057
+_GRE_PPP = 0x880B  # PPTP's enhanced GRE (RFC 2637)
 
 
 class Walker(IpMixin):
@@ -73,6 +75,10 @@ class Walker(IpMixin):
             sll2 = LinuxSLL2.decode(r)
             self._add(sll2)
             self._ethertype(sll2.protocol, sll2.end, self.cap)
+        elif linktype == 9:
+            ppp = PPP.decode(r)
+            self._add(ppp)
+            self._ppp_payload(ppp.protocol, ppp.end, self.cap)
         elif linktype == 0:
             null = Null.decode(r)
             self._add(null)
@@ -254,6 +260,14 @@ class Walker(IpMixin):
         if gre is None:
             return
         self._add(gre)
+        if gre.version == 1 and gre.protocol == _GRE_PPP and gre.key is not None:
+            size = gre.key >> 16  # PPTP: the key's high half is the payload length
+            if size:
+                ppp = self._decode(lambda r: PPP.decode(r, self.ips), gre.end, end, "ppp")
+                if ppp is not None:
+                    self._add(ppp)
+                    self._ppp_payload(ppp.protocol, ppp.end, min(end, gre.end + size))
+            return
         if gre.version != 0 or gre.flags_version & 0x4000:
             return
         if gre.protocol == ETH_CMD:
@@ -265,6 +279,13 @@ class Walker(IpMixin):
                 self._ethertype(cmd.ethertype, cmd.end, end)
         else:
             self._ethertype(gre.protocol, gre.end, end)
+
+    def _ppp_payload(self, protocol: int, pos: int, end: int) -> None:
+        """IPv4 or IPv6 after a PPP header (anything else, MPPE included, is payload)."""
+        if protocol == _PPP_IPV4:
+            self._ipv4(pos, end, False)
+        elif protocol == _PPP_IPV6:
+            self._ipv6(pos, end, False)
 
     def _pim(self, pos: int, end: int) -> None:
         """PIM (IP protocol 103): a version 2 Register carries an IP packet."""
