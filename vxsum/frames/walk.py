@@ -54,7 +54,8 @@ ETH_CMD = 0x8909
 _NULL_IPV6 = frozenset({24, 28, 30})  # AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS
 _PPP_IPV4 = 0x0021
 _PPP_IPV6 = 0x0057
-_GRE_PPP = 0x880B  # PPTP's enhanced GRE (RFC 2637)
+_GRE_PPP = 0x880B
+_ETH_NSH = 0x894F  # PPTP's enhanced GRE (RFC 2637)
 
 
 class Walker(IpMixin):
@@ -139,6 +140,9 @@ class Walker(IpMixin):
                 return
             elif etype in (ETH_MPLS, ETH_MPLS_MC):
                 self._mpls(pos, end)
+                return
+            elif etype == _ETH_NSH:  # NSH straight over Ethernet (RFC 8300)
+                self._gpe_next(4, pos, end)
                 return
             elif etype == ETH_PPPOE:
                 ppp = self._decode(lambda r: PPPoE.decode(r, self.ips), pos, end, "pppoe")
