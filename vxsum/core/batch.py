@@ -253,9 +253,7 @@ def _many(buffers: object) -> bool:
     )
 
 
-def _in_chunks(
-    buffers: Sequence[Buffer], initial: npt.ArrayLike | int, threads: int
-) -> U16Array:
+def _in_chunks(buffers: Sequence[Buffer], initial: npt.ArrayLike | int, threads: int) -> U16Array:
     """:func:`ones_sums` of a long list of buffers, :data:`_LIST_CHUNK` at a time."""
     n = len(buffers)
     init = _int64s("initial", initial)
