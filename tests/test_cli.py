@@ -103,6 +103,97 @@ def test_truncated_last_record_is_reported_with_keep_going(
     assert "packets read: 6" in out and "record 7" in out
 
 
+def test_truncated_capture_says_what_was_read_and_what_keep_going_does(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --keep-going a capture cut mid-record still exits 2, with the error and a
+    second line: how many records were read before it, and what --keep-going would do."""
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(broken.read_bytes()[:-10])
+    for files in ([cut], [cut, broken, "--jobs", "2"], [cut, "--format", "jsonl"]):
+        assert main(["analyze", *map(str, files)]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err == [
+            f"vxsum analyze: {cut}: record 7 at byte 744: file ends inside the record "
+            "(94 of 104 bytes)",
+            "vxsum analyze: (the 6 records before it were read; --keep-going reports them "
+            "and goes on where it can)",
+        ]
+    first = tmp_path / "first.pcap"
+    first.write_bytes(broken.read_bytes()[:30])  # cut inside the first record's header
+    assert main(["analyze", str(first)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[1] == "vxsum analyze: (--keep-going reports it and goes on where it can)"
+    assert main(["analyze", str(broken), "--before-nat", str(cut)]) == 2
+    assert "(the 6 records before it were read;" in capsys.readouterr().err
+    assert main(["analyze", str(cut), "--keep-going", "--before-nat", str(cut)]) == 0
+    assert main(["explain", str(broken), "--frame", "1", "--before-nat", str(cut)]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1  # explain has no --keep-going
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"vxsum {vxsum.__version__}\n"
+    assert vxsum.__version__ == version("vxsum") == "0.1.0.dev0"  # pyproject.toml's
+
+
+def test_every_option_has_a_help_text() -> None:
+    import argparse
+
+    from vxsum.cli.app import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    silent = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, parser in sub.choices.items()
+        for action in parser._actions
+        if not action.help
+    ]
+    assert not silent
+
+
+def test_rich_summary_colours_by_meaning_only(
+    broken: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the summary is rich's, without its automatic highlighting of every
+    number and quoted word in the prose."""
+    for name in ("NO_COLOR", "TERM", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["analyze", str(broken)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b[1;31mnat-zero-mangled (6 fields)\x1b[0m" in out  # colour where it means
+    assert "packets read: 7\n" in out
+    assert "fix: kernel 5.7 or later, or 5.6.13 / 5.4.41 / 4.19.123 / 4.14.181\n" in out
+    assert "'netfilter: nat: never update the UDP" in out
+
+
+def test_repro_distribution_kernel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A distribution kernel's version cannot say whether it has the NAT fix: a note says
+    so, and --nat-fix says which."""
+    pcap = tmp_path / "el8.pcap"
+    args = ["repro", "--kernel", "4.18.0-305.el8", "--udpcsum", "off", "-o", str(pcap)]
+    assert main(args) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(
+        "vxsum repro: note: 4.18.0-305.el8 is a distribution kernel, which may carry backports"
+    )
+    assert err[0].endswith("so it is modelled without it; say --nat-fix yes or no")
+    assert main(["analyze", str(pcap)]) == 0
+    assert "nat-zero-mangled" in capsys.readouterr().out
+    assert main([*args, "--nat-fix", "yes"]) == 0
+    assert "note" not in capsys.readouterr().err
+    assert main(["analyze", str(pcap)]) == 0
+    assert "nat-zero-mangled" not in capsys.readouterr().out
+    assert main(["repro", "--kernel", "6.1.0-18-amd64", "-o", str(pcap)]) == 0
+    assert "note" not in capsys.readouterr().err  # 6.1 has the fix whatever the suffix
+
+
 def test_explain(broken: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", str(broken), "--frame", "1"]) == 0
     out = capsys.readouterr().out

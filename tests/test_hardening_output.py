@@ -91,7 +91,8 @@ def test_failed_run_leaves_an_existing_output_as_it_was(
         out.write_text("old\n")
         argv = ["analyze", str(capture), str(bad), "--all-fields", "--format", fmt, "-o", str(out)]
         assert main(argv) == 2
-        assert "record 2000" in _one_line(capsys.readouterr().err)
+        error, hint = capsys.readouterr().err.splitlines()  # the error, and what was read
+        assert "record 2000" in error and hint.startswith("vxsum analyze: (the 1,999 records")
         assert out.read_text() == "old\n"
     new = tmp_path / "new.jsonl"
     assert main(["analyze", str(bad), "--format", "jsonl", "-o", str(new)]) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from reference import reference_udp_due
 
@@ -127,3 +129,51 @@ def test_ipv6_underlay() -> None:
     pre_fix = run(Cluster.flannel("5.4.40", "1.18.5", udp_csum=False, txrehash=False, **v6))
     assert pre_fix.packets[0].wire[14 + 40 + 6 : 14 + 40 + 8] == b"\xff\xff"
     assert pre_fix.delivered_at == 63.0
+
+
+def test_cluster_options_are_checked() -> None:
+    """Cluster.flannel/calico take the other fields by name: a typo is a TypeError at run
+    time and an error of mypy --strict (ClusterOptions), not a silently ignored setting."""
+    from dataclasses import fields
+
+    from vxsum.kernel.scenario import ClusterOptions
+
+    named = {f.name for f in fields(Cluster)} - {"kernel", "kube_proxy"}
+    assert set(ClusterOptions.__optional_keys__) == named
+    for maker in (Cluster.flannel, Cluster.calico):
+        with pytest.raises(TypeError, match=r"unknown options \['udp_csun'\]"):
+            maker("5.4.40", "1.18.5", udp_csun=False)  # type: ignore[call-arg]
+    calico = Cluster.calico("5.4.40", "1.18.5", vxlan_port=4790)
+    assert (calico.vxlan_port, calico.vni, calico.vxlan_tx_csum) == (4790, 4096, False)
+
+
+def test_mypy_catches_a_misspelt_cluster_option(tmp_path: Path) -> None:
+    api = pytest.importorskip("mypy.api")
+    code = tmp_path / "typo.py"
+    code.write_text(
+        "from vxsum.kernel.scenario import Cluster\n"
+        'Cluster.flannel("5.4.40", "1.18.5", udp_csum=False, txrehash=True)\n'
+        'Cluster.flannel("5.4.40", "1.18.5", udp_csun=False)\n'
+        'Cluster.calico("5.4.40", "1.18.5", txrehash="no")\n'
+    )
+    out, _, status = api.run(["--strict", "--cache-dir", str(tmp_path / "cache"), str(code)])
+    assert status == 1
+    errors = [line.split(": ", 1)[1] for line in out.splitlines() if ": error:" in line]
+    assert errors == [
+        'error: Unexpected keyword argument "udp_csun" for "flannel" of "Cluster"; '
+        'did you mean "udp_csum"?  [call-arg]',
+        'error: Argument "txrehash" to "calico" of "Cluster" has incompatible type "str"; '
+        'expected "bool"  [arg-type]',
+    ]
+
+
+def test_a_distribution_kernel_with_the_fix_said() -> None:
+    """Cluster.flannel takes a Kernel too: a distribution kernel whose fix the user knows."""
+    from vxsum.kernel.versions import DistributionKernelWarning, Kernel
+
+    with pytest.warns(DistributionKernelWarning):
+        guessed = run(Cluster.flannel("4.18.0-305.el8", "1.18.5", udp_csum=False, txrehash=False))
+    assert guessed.delivered_at == 63.0  # modelled as upstream 4.18.0, without the fix
+    said = Kernel.parse("4.18.0-305.el8", nat_fix=True)
+    fixed = run(Cluster.flannel(said, "1.18.5", udp_csum=False, txrehash=False))
+    assert fixed.delivered_at == 0.0 and fixed.cluster.kernel is said

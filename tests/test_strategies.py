@@ -8,6 +8,9 @@ the label the strategy promises for every field.
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
+import sys
 from dataclasses import fields
 from importlib.metadata import entry_points
 
@@ -20,6 +23,8 @@ from vxsum.frames.builder import EthernetSpec, IPv4Spec, Spec, TCPSpec, UDPSpec,
 from vxsum.frames.ip import IPv6Fragment, IPv6Options, IPv6Routing
 from vxsum.kernel import Conntrack
 from vxsum.kernel.csum import IpSummed
+from vxsum.kernel.nat import Manip
+from vxsum.kernel.versions import Kernel
 from vxsum.testing.strategies import (
     LABELLED,
     LabelledFrame,
@@ -192,7 +197,75 @@ def test_nat_cases(case: NatCase) -> None:
         assert after.stored == (vxsum.fold(sum(words)) if old != new else 0xFFFF)
 
 
+@settings(max_examples=30)
+@given(st.data())
+def test_nat_cases_can_be_pinned(data: st.DataObject) -> None:
+    transport = data.draw(st.sampled_from(["udp", "tcp", "icmp"]))
+    manip = data.draw(st.sampled_from([Manip.SRC, Manip.DST]))
+    v6 = data.draw(st.booleans())
+    case = data.draw(nat_cases(transport=transport, manip=manip, v6=v6))
+    assert case.manip is manip
+    assert case.packet[0] >> 4 == (6 if v6 else 4)
+    layer = l4_field(case.packet).layer
+    assert layer == ("icmpv6" if v6 else "icmp") if transport == "icmp" else layer == transport
+
+
+def test_nat_cases_refuse_what_they_cannot_pin() -> None:
+    with pytest.raises(ValueError, match="transport must be"):
+        nat_cases(transport="sctp")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="manip must be a Manip"):
+        nat_cases(manip="snat")  # type: ignore[arg-type]
+
+
 # --- from_type and shrinking ------------------------------------------------------------
+
+LAZY = """
+import sys
+{before}
+import hypothesis
+from hypothesis import find, strategies as st
+loaded = {{m for m in sys.modules if m.startswith("vxsum")}}
+from vxsum.frames.builder import UDPSpec
+from vxsum.kernel.versions import Kernel
+from vxsum.kernel.scenario import Cluster
+print(sorted(loaded), "vxsum.testing.strategies" in sys.modules)
+print(repr(find(st.from_type(Kernel), lambda k: True)))
+print(repr(find(st.from_type(UDPSpec), lambda s: True)), "vxsum.testing.strategies" in sys.modules)
+print(type(st.from_type(Cluster).example()).__name__)
+"""
+
+
+@pytest.mark.parametrize("before", ["", "import vxsum.kernel.versions"])
+def test_hypothesis_plugin_imports_nothing_heavy(before: str) -> None:
+    """Importing hypothesis runs vxsum's entry point in every project that has vxsum
+    installed: it must not import the strategies (the builder, the kernel model), yet
+    st.from_type must know vxsum's types, imported before hypothesis or after."""
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_NO_PLUGINS"}
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY.format(before=before)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    loaded, kernel, udp, cluster = done.stdout.splitlines()
+    first = {"vxsum", "vxsum.testing", "vxsum.testing.hook"}
+    if before:
+        first |= {"vxsum.errors", "vxsum.kernel", "vxsum.kernel.versions"}
+    assert loaded == f"{sorted(first)} False"
+    assert kernel == repr(Kernel(5, 4, 0))  # the strategy's simplest, not Kernel(0, 0, 0)
+    assert udp == f"{UDPSpec(src_port=49152)!r} True"
+    assert cluster == "Cluster"
+
+
+def test_the_plugin_knows_every_registered_type() -> None:
+    from vxsum.testing.hook import TYPES
+    from vxsum.testing.strategies import type_strategies
+
+    registered: dict[str, set[str]] = {}
+    for cls in type_strategies():
+        registered.setdefault(cls.__module__, set()).add(cls.__name__)
+    assert {module: set(names) for module, names in TYPES.items()} == registered
 
 
 def test_entry_point_is_installed() -> None:

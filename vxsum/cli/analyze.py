@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import IO, TYPE_CHECKING
 
-from ..errors import VxsumError
+from ..errors import CaptureError, VxsumError
 from ..frames.config import ParseConfig
 from ..kernel.conntrack import Conntrack
 from ..report.analysis import FileReport, Options, Summary, analyze
@@ -165,7 +165,7 @@ def _write_summary(summary: Summary, out: IO[str], rich: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(file=out)
+    console = Console(file=out, highlight=False)  # colours by meaning only, not every number
     console.print(f"packets read: {summary.packets}")
     for line in _problem_lines(summary):
         console.print(f"[red]{escape(line)}[/red]", highlight=False)
@@ -192,6 +192,22 @@ def _write_summary(summary: Summary, out: IO[str], rich: bool) -> None:
             console.print(f"    fix: {escape(fix)}", highlight=False)
 
 
+def _bad_input(err: VxsumError, keep_going: bool | None) -> UsageError:
+    """The one-line error of bad input; for a bad record, and unless ``--keep-going`` was
+    given (None: the command has no such option), a second line that says what it does."""
+    hint = None
+    if isinstance(err, CaptureError) and err.record is not None and keep_going is False:
+        read = err.record - 1
+        if read == 0:
+            hint = "(--keep-going reports it and goes on where it can)"
+        else:
+            were = (
+                "the record before it was" if read == 1 else f"the {read:,} records before it were"
+            )
+            hint = f"({were} read; --keep-going reports them and goes on where it can)"
+    return UsageError(str(err), hint)
+
+
 def _analyze_one(
     path: str, options: Options, sink: _Sink | None, progress: _Progress | None
 ) -> FileReport:
@@ -203,7 +219,7 @@ def _analyze_one(
     except OSError as err:
         raise UsageError(f"cannot read {path}: {reason(err)}") from err
     except VxsumError as err:
-        raise UsageError(str(err)) from err
+        raise _bad_input(err, options.keep_going) from err
 
 
 def context(args: argparse.Namespace) -> tuple[ParseConfig, Conntrack | None, PreNatCapture | None]:
@@ -224,14 +240,15 @@ def context(args: argparse.Namespace) -> tuple[ParseConfig, Conntrack | None, Pr
         for problem in conntrack.problems:  # bad lines are skipped, and said so
             print(f"{args.conntrack}: {problem}", file=sys.stderr)
     if args.before_nat is not None:
+        keep_going = getattr(args, "keep_going", None)  # explain has no --keep-going
         try:
             before = PreNatCapture.from_file(
-                args.before_nat, config=config, keep_going=getattr(args, "keep_going", False)
+                args.before_nat, config=config, keep_going=bool(keep_going)
             )
         except OSError as err:
             raise UsageError(f"cannot read {args.before_nat}: {reason(err)}") from err
         except VxsumError as err:
-            raise UsageError(str(err)) from err
+            raise _bad_input(err, keep_going) from err
     return config, conntrack, before
 
 
@@ -361,7 +378,7 @@ def _run(
     except OSError as err:
         raise UsageError(f"cannot read {err.filename}: {reason(err)}") from err
     except VxsumError as err:
-        raise UsageError(str(err)) from err
+        raise _bad_input(err, options.keep_going) from err
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

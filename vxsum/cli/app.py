@@ -3,12 +3,14 @@
 A thin shell over the library; each command is a module of this package with
 ``add_arguments`` and ``run``. Exit status: 0 on success (also when the reader of the
 output went away: ``| head``), 1 with ``--fail-on-harmful`` when a harmful checksum was
-found, 2 for a usage, input or output error (with a one-line reason on stderr); 129, 130
-and 143 when SIGHUP, SIGINT (Ctrl-C) or SIGTERM ended the run, with one line too.
+found, 2 for a usage, input or output error (with a one-line reason on stderr, and a second
+line of advice where there is some); 129, 130 and 143 when SIGHUP, SIGINT (Ctrl-C) or SIGTERM
+ended the run, with one line too.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -70,8 +72,27 @@ def _signals_end_the_run(name: str) -> Iterator[None]:
             signal.signal(sig, before[sig])
 
 
+class _Version(argparse.Action):
+    """``--version``: 'vxsum 0.1.0', from the installed distribution's metadata (looked up
+    only when asked: it costs a search of ``sys.path``)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("vxsum")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "(not installed: pip install .)"
+        print(f"vxsum {found}")  # standard output, as argparse's own version action
+        parser.exit()
+
+
 def _parser() -> Parser:
     p = Parser(prog="vxsum", description="Explain bad packet checksums.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True)
     commands = (
         ("analyze", analyze, "classify every checksum field of pcap/pcapng files"),
@@ -105,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UsageError as err:
             mute_stdout()
             print(f"{name}: {err}", file=sys.stderr)
+            if err.hint:
+                print(f"{name}: {err.hint}", file=sys.stderr)
             return 2
 
 

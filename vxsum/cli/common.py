@@ -9,7 +9,12 @@ __all__ = ["Parser", "UsageError", "add_port_arguments", "ports", "positive"]
 
 
 class UsageError(Exception):
-    """A bad argument or unreadable input: exit 2 with this one-line reason."""
+    """A bad argument or unreadable input: exit 2 with this one-line reason, and ``hint``
+    (what the user can do about it) as a second line when there is one."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class Parser(argparse.ArgumentParser):

@@ -11,10 +11,15 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from .common import UsageError, positive
 from .output import destination, writing
+
+if TYPE_CHECKING:
+    from ..kernel.scenario import ClusterOptions
 
 __all__ = ["TAPS", "add_arguments", "run"]
 
@@ -28,27 +33,82 @@ def _switch(text: str) -> bool:
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
     """The options of ``vxsum repro``."""
-    r.add_argument("--cni", choices=["flannel", "calico"], default="flannel")
-    r.add_argument("--kernel", default="5.4.40")
-    r.add_argument("--kube-proxy", default="1.18.5")
-    r.add_argument("--udpcsum", choices=["on", "off", "default"], default="default")
+    r.add_argument(
+        "--cni",
+        choices=["flannel", "calico"],
+        default="flannel",
+        help="flannel (flannel.1, port 8472) or calico (vxlan.calico, port 4789); default flannel",
+    )
+    r.add_argument(
+        "--kernel",
+        default="5.4.40",
+        metavar="VERSION",
+        help="the nodes' Linux version, e.g. 5.4.40 (before the NAT fix) or 6.18; default 5.4.40",
+    )
+    r.add_argument(
+        "--nat-fix",
+        choices=["yes", "no"],
+        help="whether the kernel has the NAT fix (for a distribution kernel such as "
+        "4.18.0-305.el8, whose version cannot say); default: from the version",
+    )
+    r.add_argument(
+        "--kube-proxy",
+        default="1.18.5",
+        metavar="VERSION",
+        help="1.18.5 is before PR 92035 (unmark before masquerade), 1.18.6 after; default 1.18.5",
+    )
+    r.add_argument(
+        "--udpcsum",
+        choices=["on", "off", "default"],
+        default="default",
+        help="the VXLAN device's outer UDP checksum; default: the kernel's default",
+    )
     r.add_argument(
         "--vxlan-tx",
         choices=["on", "off", "default"],
         default="default",
         help="tx-checksum-ip-generic on the VXLAN device",
     )
-    r.add_argument("--underlay-tx", choices=["on", "off"], default="on")
+    r.add_argument(
+        "--underlay-tx",
+        choices=["on", "off"],
+        default="on",
+        help="checksum offload on the underlay NIC (off: filled in software, before the "
+        "sender's tap); default on",
+    )
     r.add_argument("--veth", action="store_true", help="the underlay is a veth pair")
-    r.add_argument("--txrehash", choices=["on", "off"], default="on")
-    r.add_argument("--proto", choices=["tcp", "udp"], default="tcp")
-    r.add_argument("--tap", choices=TAPS, default="wire")
+    r.add_argument(
+        "--txrehash",
+        choices=["on", "off"],
+        default="on",
+        help="net.core.txrehash: a retransmitted SYN gets a new outer source port; default on",
+    )
+    r.add_argument(
+        "--proto", choices=["tcp", "udp"], default="tcp", help="TCP connect or UDP queries"
+    )
+    r.add_argument(
+        "--tap",
+        choices=TAPS,
+        default="wire",
+        help="where the packets are captured: inner (the pod's packet, raw IP), prenat (the "
+        "outer frame before its NAT), sender (node A's underlay, before the NIC), wire "
+        "(arriving at node B); default wire",
+    )
     r.add_argument(
         "--attempts", type=positive, default=8, help="TCP SYNs or UDP queries (default 8)"
     )
-    r.add_argument("--seed", type=int, default=0)
     r.add_argument(
-        "-o", "--output", required=True, help="the pcap file to write; - is standard output"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the kernel's random choices (ports, flow hashes); default 0",
+    )
+    r.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the pcap file to write; - is standard output",
     )
     r.add_argument(
         "--conntrack",
@@ -62,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vxsum repro`` with parsed arguments."""
     from ..kernel.repro import reproduce  # the kernel model: only for this command
     from ..kernel.scenario import Cluster
+    from ..kernel.versions import DistributionKernelWarning, Kernel
 
-    options: dict[str, object] = {
+    options: ClusterOptions = {
         "underlay_tx_csum": _switch(args.underlay_tx),
         "underlay_is_veth": args.veth,
         "txrehash": _switch(args.txrehash),
@@ -72,11 +133,19 @@ def run(args: argparse.Namespace) -> int:
         options["udp_csum"] = _switch(args.udpcsum)
     if args.vxlan_tx != "default":
         options["vxlan_tx_csum"] = _switch(args.vxlan_tx)
+    nat_fix = None if args.nat_fix is None else args.nat_fix == "yes"
     try:
+        with warnings.catch_warnings():  # said below, as a note
+            warnings.simplefilter("ignore", DistributionKernelWarning)
+            kernel = Kernel.parse(args.kernel, nat_fix=nat_fix)
         maker = Cluster.calico if args.cni == "calico" else Cluster.flannel
-        cluster = maker(args.kernel, args.kube_proxy, **options)
+        cluster = maker(kernel, args.kube_proxy, **options)
     except ValueError as err:
         raise UsageError(str(err)) from err
+    if kernel.nat_fix_uncertain:
+        print(
+            f"vxsum repro: note: {kernel.uncertainty()}; say --nat-fix yes or no", file=sys.stderr
+        )
     if args.conntrack is not None and _same(args.output, args.conntrack):
         raise UsageError(f"-o and --conntrack name the same file: {args.conntrack}")
     linktype, frames, scenario = reproduce(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .repro import TAPS, repro_frames
     from .scenario import Cluster, KubeProxy, Scenario
     from .skb import Skb, fill_pending
-    from .versions import Kernel, KernelVersionError
+    from .versions import DistributionKernelWarning, Kernel, KernelVersionError
 
 _SOURCES = {
     "Conntrack": "conntrack",
@@ -45,6 +45,7 @@ _SOURCES = {
     "Scenario": "scenario",
     "Skb": "skb",
     "fill_pending": "skb",
+    "DistributionKernelWarning": "versions",
     "Kernel": "versions",
     "KernelVersionError": "versions",
 }
@@ -57,6 +58,7 @@ __all__ = [
     "Conntrack",
     "ConntrackEntry",
     "ConntrackError",
+    "DistributionKernelWarning",
     "IpSummed",
     "Kernel",
     "KernelVersionError",

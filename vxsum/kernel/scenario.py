@@ -31,6 +31,7 @@ import ipaddress
 import random
 import re
 from dataclasses import dataclass, field, replace
+from typing import TypedDict, Unpack
 
 from ..frames.fields import Status
 from ..frames.frame import parse
@@ -41,7 +42,16 @@ from .sender import packed, tcp_segment, udp_datagram
 from .skb import fill_pending
 from .versions import Kernel
 
-__all__ = ["SYN_RETRIES", "Cluster", "Fate", "KubeProxy", "PacketTrace", "Scenario", "run"]
+__all__ = [
+    "SYN_RETRIES",
+    "Cluster",
+    "ClusterOptions",
+    "Fate",
+    "KubeProxy",
+    "PacketTrace",
+    "Scenario",
+    "run",
+]
 
 MASQ_MARK = 0x4000
 UDP_UNREPLIED_TIMEOUT = 30.0
@@ -83,6 +93,38 @@ class KubeProxy:
         return first is not None and self.patch >= first
 
 
+class ClusterOptions(TypedDict, total=False):
+    """The keyword options of :meth:`Cluster.flannel` and :meth:`Cluster.calico`: the
+    fields of :class:`Cluster` after ``kernel`` and ``kube_proxy`` (mypy checks the names
+    and types; an unknown name raises TypeError)."""
+
+    vxlan_port: int
+    vni: int
+    udp_csum: bool | None
+    vxlan_tx_csum: bool
+    underlay_tx_csum: bool
+    underlay_is_veth: bool
+    txrehash: bool
+    udp_route_offload: bool | None
+    node_a: str
+    node_b: str
+    client: str
+    vxlan_a: str
+    service: tuple[str, int]
+    backend: tuple[str, int]
+
+
+def _check(options: ClusterOptions, maker: str) -> None:
+    unknown = sorted(set(options) - ClusterOptions.__optional_keys__)
+    if unknown:
+        known = ", ".join(sorted(ClusterOptions.__optional_keys__))
+        raise TypeError(f"Cluster.{maker}() got unknown options {unknown} (known: {known})")
+
+
+def _kernel(kernel: str | Kernel) -> Kernel:
+    return kernel if isinstance(kernel, Kernel) else Kernel.parse(kernel)
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
     """Two nodes joined by a VXLAN overlay; defaults follow real-kernel-lab.md (flannel)."""
@@ -105,17 +147,28 @@ class Cluster:
     backend: tuple[str, int] = ("100.96.1.2", 53)
 
     @classmethod
-    def flannel(cls, kernel: str, kube_proxy: str, **options: object) -> Cluster:
-        return cls(Kernel.parse(kernel), KubeProxy.parse(kube_proxy), **options)  # type: ignore[arg-type]
+    def flannel(
+        cls, kernel: str | Kernel, kube_proxy: str, **options: Unpack[ClusterOptions]
+    ) -> Cluster:
+        """Flannel's ``flannel.1``: port 8472, VNI 1. ``kernel`` is a version string
+        (:meth:`Kernel.parse`) or a :class:`Kernel` (``Kernel.parse("4.18.0-305.el8",
+        nat_fix=True)``); ``options`` are the other fields (:class:`ClusterOptions`)."""
+        _check(options, "flannel")
+        return cls(_kernel(kernel), KubeProxy.parse(kube_proxy), **options)
 
     @classmethod
-    def calico(cls, kernel: str, kube_proxy: str, **options: object) -> Cluster:
+    def calico(
+        cls, kernel: str | Kernel, kube_proxy: str, **options: Unpack[ClusterOptions]
+    ) -> Cluster:
         """Calico's ``vxlan.calico``: port 4789, VNI 4096, and Felix's mitigation
         (PR 2811, v3.19): checksum offload off on the VXLAN device for kernels < 5.7,
         unless ``vxlan_tx_csum`` is given."""
-        k = Kernel.parse(kernel)
+        _check(options, "calico")
+        k = _kernel(kernel)
         options.setdefault("vxlan_tx_csum", k.series >= (5, 7))
-        return cls(k, KubeProxy.parse(kube_proxy), vxlan_port=4789, vni=4096, **options)  # type: ignore[arg-type]
+        options.setdefault("vxlan_port", 4789)
+        options.setdefault("vni", 4096)
+        return cls(k, KubeProxy.parse(kube_proxy), **options)
 
     @property
     def outer_udp_csum(self) -> bool:

@@ -617,7 +617,3 @@ def clusters(
         underlay_is_veth=pick(veth),
         txrehash=draw(st.booleans()),
     )
-
-
-READY = True
-"""Set last: :mod:`vxsum.testing.hook` leaves a half-loaded module alone."""

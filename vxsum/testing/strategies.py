@@ -34,7 +34,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from functools import partial
+from functools import cache, partial
 from typing import Any, NamedTuple
 
 from ..core.buffer import ones_add, ones_sum, update16
@@ -491,12 +491,38 @@ class NatCase(NamedTuple):
         )
 
 
-@st.composite
-def nat_cases(draw: st.DrawFn, kernel: st.SearchStrategy[Kernel] | None = None) -> NatCase:
+def nat_cases(
+    kernel: st.SearchStrategy[Kernel] | None = None,
+    *,
+    transport: _g.Transport | None = None,
+    manip: Manip | None = None,
+    v6: bool | None = None,
+) -> st.SearchStrategy[NatCase]:
     """Packets (IPv4 or IPv6 without extension headers; UDP, TCP or ICMP echo) and NAT
-    arguments; ``new_addr`` / ``new_port`` are None (keep) or a new value."""
-    v6 = draw(st.booleans())
-    kind = draw(st.sampled_from(["udp", "tcp", "icmp"]))
+    arguments; ``new_addr`` / ``new_port`` are None (keep) or a new value.
+
+    Every keyword pins one choice, None lets it vary: ``kernel`` (a strategy, e.g.
+    ``kernels(fixed=False)``), ``transport`` (``"udp"``, ``"tcp"`` or ``"icmp"``),
+    ``manip`` (:attr:`Manip.SRC <vxsum.kernel.nat.Manip.SRC>`, SNAT, or ``Manip.DST``) and
+    ``v6`` (IPv6 or IPv4).
+    """
+    if transport not in (None, "udp", "tcp", "icmp"):
+        raise ValueError(f"transport must be 'udp', 'tcp' or 'icmp', not {transport!r}")
+    if manip is not None and not isinstance(manip, Manip):
+        raise TypeError(f"manip must be a Manip (Manip.SRC, Manip.DST), not {manip!r}")
+    return _nat_cases(kernel, transport, manip, v6)
+
+
+@st.composite
+def _nat_cases(
+    draw: st.DrawFn,
+    kernel: st.SearchStrategy[Kernel] | None,
+    transport: _g.Transport | None,
+    manip: Manip | None,
+    v6: bool | None,
+) -> NatCase:
+    v6 = draw(st.booleans()) if v6 is None else v6
+    kind = draw(st.sampled_from(["udp", "tcp", "icmp"])) if transport is None else transport
     states = [IpSummed.NONE, IpSummed.UNNECESSARY]
     state = draw(st.sampled_from(states if kind == "icmp" else [*states, IpSummed.PARTIAL]))
     first = Checksum.SEED if state == IpSummed.PARTIAL else Checksum.CORRECT
@@ -517,7 +543,7 @@ def nat_cases(draw: st.DrawFn, kernel: st.SearchStrategy[Kernel] | None = None) 
     addresses = ipv6_addresses() if v6 else ipv4_addresses()
     return NatCase(
         packet,
-        draw(st.sampled_from([Manip.SRC, Manip.DST])),
+        draw(st.sampled_from([Manip.SRC, Manip.DST])) if manip is None else manip,
         draw(kernel if kernel is not None else kernels()),
         state,
         draw(st.none() | addresses),
@@ -528,7 +554,9 @@ def nat_cases(draw: st.DrawFn, kernel: st.SearchStrategy[Kernel] | None = None) 
 # --- st.from_type -------------------------------------------------------------------------
 
 
-def _type_strategies() -> dict[type, st.SearchStrategy[Any]]:
+@cache
+def type_strategies() -> dict[type, st.SearchStrategy[Any]]:
+    """The strategy :func:`register_types` registers for each class (built once)."""
     specs: dict[type, st.SearchStrategy[Any]] = {
         EthernetSpec: ethernet_specs(),
         VlanSpec: vlan_specs(),
@@ -558,10 +586,11 @@ def register_types() -> None:
     then parsed), :class:`~vxsum.frames.tunnels.GeneveOption`, and the kernel model's
     :class:`~vxsum.Kernel`, :class:`~vxsum.KubeProxy` and :class:`~vxsum.Cluster`.
 
-    Run when this module is imported, and by hypothesis's entry point
-    (:mod:`vxsum.testing.hook`); calling it again changes nothing.
+    Run when this module is imported (hypothesis's entry point, :mod:`vxsum.testing.hook`,
+    registers the same classes beforehand without importing this module, which it imports
+    when one of them is first drawn); calling it again changes nothing.
     """
-    for cls, strategy in _type_strategies().items():
+    for cls, strategy in type_strategies().items():
         st.register_type_strategy(cls, strategy)
 
 
