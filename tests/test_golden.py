@@ -27,13 +27,14 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from corpus import shared_dir
 from reference import reference_udp_due
 
 from vxsum.cli.app import main
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("VXSUM_UPDATE_GOLDEN") == "1"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pcaps"
+CORPUS = shared_dir() / "corpus" / "pcaps"  # $VXSUM_SHARED, or ../shared
 REPO = Path(__file__).resolve().parents[1]
 DEMO = [
     "flannel-5.4.40-noudpcsum-wire.pcap",
