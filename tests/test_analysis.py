@@ -212,7 +212,8 @@ def test_progress_bar_and_tables_on_a_terminal(mixed: Path) -> None:
     """On a terminal: a rich progress bar that reaches the file's size, and tables."""
     from rich.console import Console
 
-    from vxsum.cli.analyze import _Progress, _write_summary
+    from vxsum.cli.summary import ProgressBar as _Progress
+    from vxsum.cli.summary import write_summary as _write_summary
 
     screen = io.StringIO()
     progress = _Progress.start([str(mixed)], Console(file=screen, force_terminal=True))

@@ -2,194 +2,47 @@
 
 Rows go to jsonl, csv or parquet (:mod:`vxsum.report.writers`); the summary (fields by
 layer, depth and verdict; harmful checksums by flow; the diagnosis) to standard output,
-or to standard error when rows take standard output. ``-o FILE`` appears only when the
-run succeeded (:mod:`vxsum.cli.output`). Exit status: 0, or 1 with ``--fail-on-harmful``
-when a harmful checksum was found; 2 for a usage, input or output error.
+or to standard error when rows (or ``--summary-json -``) take standard output; the summary
+as JSON to ``--summary-json FILE``. ``-o FILE`` appears only when the run succeeded
+(:mod:`vxsum.cli.output`). ``--verdict``, ``--layer`` and ``--depth`` select the rows
+written; the summary covers every field. Exit status: 0, or 1 with ``--fail-on-harmful``
+when a harmful checksum was found (``--fail-on LABELS``: a field with one of those
+labels); 2 for a usage, input or output error, and with ``--keep-going`` when any file
+could not be read, after the others were analysed.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import suppress
-from typing import IO, TYPE_CHECKING
+from collections.abc import Sequence
+from contextlib import ExitStack, suppress
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..errors import CaptureError, VxsumError
-from ..frames.config import ParseConfig
+from ..frames.config import DEFAULT_CONFIG, ParseConfig
+from ..frames.fields import LAYERS
 from ..kernel.conntrack import Conntrack
-from ..report.analysis import FileReport, Options, Summary, analyze
+from ..report.analysis import FileReport, Options, RowSink, Summary, analyze
 from ..report.writers import FORMATS, ParquetWriter, RowWriter, open_writer
-from ..verdicts.diagnosis import Finding
-from ..verdicts.labels import Label
+from ..verdicts.labels import LABELS, Label
 from ..verdicts.prenat import PreNatCapture
-from .common import Parser, UsageError, add_port_arguments, positive
+from .common import Parser, UsageError, add_port_arguments, one_or_more, positive
 from .output import destination, reason, writing
+from .summary import ProgressBar, write_summary
 
 if TYPE_CHECKING:
-    import numpy as np
     import numpy.typing as npt
-    from rich.console import Console
-    from rich.progress import Progress
+
+    from ..report.html import Timeline
 
 __all__ = ["add_arguments", "context", "main", "run"]
-
-
-class _Progress:
-    """A rich progress bar over the bytes of the files (shown only on a terminal)."""
-
-    def __init__(self, bar: Progress, sizes: dict[str, int]) -> None:
-        self.bar, self.sizes = bar, sizes
-        self.task = bar.add_task("analyzing", total=sum(sizes.values()) or 1)
-        self.done: dict[str, int] = {}
-
-    @classmethod
-    def start(cls, files: list[str], console: Console | None = None) -> _Progress:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-        bar = Progress(
-            "{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-            console=console,
-        )
-        bar.start()
-        return cls(bar, {f: os.path.getsize(f) if f != "-" else 0 for f in files})
-
-    def callback(self, path: str) -> Callable[[int], None]:
-        def advance(offset: int) -> None:
-            self.done[path] = min(offset, self.sizes.get(path, offset))
-            self.bar.update(self.task, completed=sum(self.done.values()))
-
-        return advance
-
-    def stop(self) -> None:
-        self.bar.stop()
-
-
-def _fields(count: int) -> str:
-    return f"{count} field" if count == 1 else f"{count} fields"
-
-
-_TOP = 20  # rows of the flow table
-
-
-def _flows_heading(summary: Summary) -> str:
-    n = len(summary.harmful)
-    top = f" (top {_TOP} of {n})" if n > _TOP else ""
-    return f"harmful checksums by flow{top}:"
-
-
-def _finding_head(f: Finding) -> str:
-    """'nat-stale (6 fields)', 'nat-stale? (1 field, unconfirmed)', 'corrupt (... unknown)'."""
-    if f.harmless:
-        return f"{f.label} ({_fields(f.count)}, harmless)"
-    if f.label == Label.CORRUPT:
-        return f"{f.label} ({_fields(f.count)}, cause unknown)"
-    if not f.confirmed:
-        return f"{f.label}? ({_fields(f.count)}, unconfirmed)"
-    return f"{f.label} ({_fields(f.count)})"
-
-
-_EXAMPLES = 20  # problem lines shown
-
-
-def _problem_lines(summary: Summary) -> list[str]:
-    """The problems: how many, by kind when there are several, the first few of each
-    kind word for word, and how many more (every problem is counted; a few are kept)."""
-    problems = summary.problems
-    if not problems:
-        return []
-    lines = [f"records not parsed or not read: {len(problems):,}"]
-    if len(problems.counts) > 1:
-        lines += [f"  {n:>11,}  {kind}" for kind, n in problems.counts.most_common()]
-    kinds = problems.by_kind()
-    each = max(1, _EXAMPLES // len(kinds))  # examples of every kind, a few lines in all
-    shown = [line for _, _, examples in kinds for line in examples[:each]][:_EXAMPLES]
-    lines += [f"  {line}" for line in shown]
-    if len(problems) > len(shown):
-        lines.append(f"  ... and {len(problems) - len(shown):,} more")
-    return lines
-
-
-def _summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
-    """The summary as (heading, lines) sections, for plain text and rich alike."""
-    head = [
-        f"packets read: {summary.packets}"
-        + (f" in {summary.files} files" if summary.files > 1 else "")
-    ]
-    head += _problem_lines(summary)
-    sections = [("", head)]
-    sections.append(
-        (
-            "checksum fields by layer, depth and verdict:",
-            [
-                f"  {layer:<8} depth {depth}  {verdict:<17} {n:>8}"
-                for (layer, depth, verdict), n in sorted(summary.fields.items())
-            ],
-        )
-    )
-    if summary.harmful:
-        sections.append(
-            (
-                _flows_heading(summary),
-                [
-                    f"  {n:>6}  {verdict:<17} {flow}"
-                    for (verdict, flow), n in summary.harmful.most_common(_TOP)
-                ],
-            )
-        )
-    findings = []
-    for f in summary.diagnosis.findings:
-        findings.append(f"- {_finding_head(f)}: {f.explanation}")
-        findings += [f"    fix: {fix}" for fix in f.fixes]
-    if findings:
-        sections.append(("diagnosis:", findings))
-    return sections
-
-
-def _write_summary(summary: Summary, out: IO[str], rich: bool) -> None:
-    if not rich:
-        for heading, lines in _summary_lines(summary):
-            if heading:
-                print(f"\n{heading}", file=out)
-            for line in lines:
-                print(line, file=out)
-        return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    console = Console(file=out, highlight=False)  # colours by meaning only, not every number
-    console.print(f"packets read: {summary.packets}")
-    for line in _problem_lines(summary):
-        console.print(f"[red]{escape(line)}[/red]", highlight=False)
-    table = Table(title="checksum fields")
-    for name in ("layer", "depth", "verdict", "count"):
-        table.add_column(name, justify="right" if name == "count" else "left")
-    for (layer, depth, verdict), n in sorted(summary.fields.items()):
-        table.add_row(layer, str(depth), verdict, str(n))
-    console.print(table)
-    if summary.harmful:
-        flows = Table(title=_flows_heading(summary).rstrip(":"))
-        for name in ("count", "verdict", "flow"):
-            flows.add_column(name)
-        for (verdict, flow), n in summary.harmful.most_common(_TOP):
-            flows.add_row(str(n), verdict, flow)
-        console.print(flows)
-    for f in summary.diagnosis.findings:
-        style = "green" if f.harmless else "bold red" if f.confirmed else "yellow"
-        head = escape(_finding_head(f))
-        console.print(
-            f"[{style}]{head}[/{style}]: ", escape(f.explanation), sep="", highlight=False
-        )
-        for fix in f.fixes:
-            console.print(f"    fix: {escape(fix)}", highlight=False)
 
 
 def _bad_input(err: VxsumError, keep_going: bool | None) -> UsageError:
@@ -209,17 +62,48 @@ def _bad_input(err: VxsumError, keep_going: bool | None) -> UsageError:
 
 
 def _analyze_one(
-    path: str, options: Options, sink: _Sink | None, progress: _Progress | None
+    path: str, options: Options, sink: RowSink | None, progress: ProgressBar | None
 ) -> FileReport:
     """One file (``-`` is standard input)."""
     source = sys.stdin.buffer if path == "-" else path
     advance = None if progress is None else progress.callback(path)
-    try:
-        return analyze(source, options, sink=sink, progress=advance)
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {reason(err)}") from err
-    except VxsumError as err:
-        raise _bad_input(err, options.keep_going) from err
+    report = analyze(source, options, sink=sink, progress=advance)
+    if progress is not None:
+        progress.update(path, progress.sizes.get(path, 0))  # read to its end
+    return report
+
+
+class _Unread:
+    """The input files that could not be read. Without ``--keep-going`` the first ends the
+    run (exit 2); with it, each is reported in one line on stderr and left out, and the
+    run goes on with the others (and ends with exit 2)."""
+
+    def __init__(self, keep_going: bool) -> None:
+        self.keep_going = keep_going
+        self.files: list[tuple[str, str]] = []
+
+    def add(self, path: str, error: UsageError) -> None:
+        if not self.keep_going:
+            raise error
+        self.files.append((path, str(error)))
+        print(f"vxsum analyze: {error}", file=sys.stderr, flush=True)
+
+    def __call__(self, path: str, err: OSError | VxsumError) -> None:
+        """``path`` failed with ``err`` (``unreadable`` of
+        :func:`~vxsum.report.parallel.analyze_parallel` too)."""
+        if isinstance(err, OSError):
+            error = UsageError(f"cannot read {path}: {reason(err)}")
+        else:
+            error = _bad_input(err, self.keep_going)
+        try:
+            self.add(path, error)
+        except UsageError as raised:
+            raise raised from err
+
+
+class _NothingRead(Exception):
+    """``--keep-going``, and no file could be read: exit 2, nothing written (each file's
+    line has been said)."""
 
 
 def context(args: argparse.Namespace) -> tuple[ParseConfig, Conntrack | None, PreNatCapture | None]:
@@ -268,8 +152,56 @@ def _options(args: argparse.Namespace) -> Options:
     return Options(config, conntrack, before, args.keep_going, args.all_fields)
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Usage errors of the row filters and of ``--summary-json``."""
+    filters = [f"--{name}" for name in ("verdict", "layer", "depth") if getattr(args, name)]
+    if filters and args.format == "text":
+        raise UsageError(
+            f"{filters[0]} selects rows: give --format jsonl, csv or parquet "
+            "(the summary covers every field)"
+        )
+    quiet = [v for v in args.verdict or () if v in (Label.GOOD, Label.NO_CHECKSUM)]
+    if quiet and not args.all_fields:
+        raise UsageError(
+            f"--verdict {quiet[0]}: good and no-checksum fields are rows only with --all-fields"
+        )
+    rows_on_stdout = args.format != "text" and args.output in (None, "-")
+    if args.summary_json == "-" and rows_on_stdout:
+        raise UsageError(
+            "--summary-json - and the rows cannot both go to standard output: "
+            "give -o FILE for the rows, or --summary-json FILE"
+        )
+    named = [f for f in (args.output, args.summary_json) if f is not None and f != "-"]
+    if len(named) == 2 and os.path.realpath(named[0]) == os.path.realpath(named[1]):
+        raise UsageError(f"-o and --summary-json name the same file: {args.output}")
+
+
+def _readable(args: argparse.Namespace, unread: _Unread) -> list[str]:
+    """The files worth opening: one that cannot be (missing, a directory) is an error, or
+    with ``--keep-going`` reported and left out."""
+    files = []
+    for path in args.files:
+        if path != "-" and (why := _unreadable(path)) is not None:
+            unread.add(path, UsageError(f"cannot read {path}: {why}"))
+        else:
+            files.append(path)
+    return files
+
+
+def _status(args: argparse.Namespace, summary: Summary) -> int:
+    """The exit status of a run that wrote its output: 2 if a file was not read, 1 for
+    ``--fail-on-harmful`` or ``--fail-on`` met, else 0."""
+    if summary.unread:
+        return 2
+    if args.fail_on_harmful and summary.harmful:
+        return 1
+    labels = summary.tally.labels()
+    return 1 if any(labels[label] for label in args.fail_on or ()) else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``vxsum analyze`` with parsed arguments."""
+    _check_outputs(args)
     options = _options(args)
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet writes a file: give -o FILE (or -o - for stdout)")
@@ -277,26 +209,90 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("standard input (-) can be read once")
     if "-" in args.files and args.jobs > 1:
         raise UsageError("--jobs reads files by name: standard input (-) cannot be shared")
-    for path in args.files:
-        if path != "-" and (why := _unreadable(path)) is not None:
-            raise UsageError(f"cannot read {path}: {why}")
     if args.format == "parquet" and args.output == "-" and sys.stdout.isatty():
         raise UsageError("--format parquet is binary: redirect standard output, or give -o FILE")
+    if args.scheduler is not None and "-" in args.files:
+        raise UsageError("--scheduler: the workers read files by name: standard input (-) cannot")
+    timeline = _timeline(args)
+    unread = _Unread(args.keep_going)
+    # the workers read the files where they are: a path may exist there and not here
+    files = list(args.files) if args.scheduler is not None else _readable(args, unread)
     inputs = [*args.files, args.conntrack, args.before_nat]
-    with destination(args.output, inputs) as path:  # the file takes its name at the end
-        name = "standard output" if path is None else args.output
-        reports = _analyze_into(args, options, path, name)
-        summary = Summary.of(reports)
-        if args.format != "text":
-            _write_summary(summary, sys.stderr, rich=sys.stderr.isatty())
-        elif path is not None:
-            with writing(name), open(path, "w") as f:
-                _write_summary(summary, f, rich=False)
-        else:
-            with writing(name):
-                _write_summary(summary, sys.stdout, rich=sys.stdout.isatty())
-                sys.stdout.flush()
-    return 1 if args.fail_on_harmful and summary.harmful else 0
+    try:
+        with ExitStack() as outputs:  # each file takes its name at the end
+            path = outputs.enter_context(destination(args.output, inputs))
+            json_path = html_path = None
+            if args.summary_json is not None:
+                json_path = outputs.enter_context(destination(args.summary_json, inputs))
+            if args.report is not None:
+                html_path = outputs.enter_context(destination(args.report, inputs))
+            if timeline is not None:
+                outputs.callback(timeline.close)
+            name = "standard output" if path is None else args.output
+            reports = (
+                _analyze_into(args, options, files, path, name, unread, timeline) if files else []
+            )
+            if not reports:  # and each file has had its line
+                raise _NothingRead
+            summary = Summary.of(reports)
+            order = {f: k for k, f in enumerate(args.files)}
+            summary.unread = sorted(unread.files, key=lambda f: order.get(f[0], len(order)))
+            if args.summary_json is not None:
+                _write_json(summary, json_path, args.summary_json)
+            if timeline is not None and html_path is not None:
+                _write_report(summary, timeline, reports, html_path, args.report)
+            if args.format != "text" or (path is None and args.summary_json == "-"):
+                write_summary(summary, sys.stderr, rich=sys.stderr.isatty())
+            elif path is not None:
+                with writing(name), open(path, "w") as f:
+                    write_summary(summary, f, rich=False)
+            else:
+                with writing(name):
+                    write_summary(summary, sys.stdout, rich=sys.stdout.isatty())
+                    sys.stdout.flush()
+    except _NothingRead:
+        return 2
+    return _status(args, summary)
+
+
+def _timeline(args: argparse.Namespace) -> Timeline | None:
+    """The row sink of ``--report`` (None without it); an error before the run when
+    matplotlib is missing or the page would go to standard output."""
+    if args.report is None:
+        return None
+    if args.report == "-":
+        raise UsageError("--report writes a page to a file: give --report FILE.html")
+    from ..report.html import Timeline, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    return Timeline()
+
+
+def _write_report(
+    summary: Summary, timeline: Timeline, reports: list[FileReport], path: str, target: str
+) -> None:
+    """The HTML page of ``--report target``, to ``path`` (renamed to ``target`` after)."""
+    from ..report.html import write_html_report
+
+    timeline.close()  # the files' second reading ends here
+    with writing(target):
+        write_html_report(path, summary, timeline, reports=reports)
+
+
+def _write_json(summary: Summary, path: str | None, target: str) -> None:
+    """The summary as JSON (:meth:`Summary.to_dict`) to ``path`` (None: standard
+    output), which ``--summary-json target`` named."""
+    text = json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
+    if path is None:
+        with writing("standard output"):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        return
+    with writing(target), open(path, "w") as f:
+        f.write(text)
 
 
 class _Sink:
@@ -327,11 +323,18 @@ def _open_rows(fmt: str, path: str | None) -> tuple[RowWriter, IO[str] | None]:
 
 
 def _analyze_into(
-    args: argparse.Namespace, options: Options, path: str | None, name: str
+    args: argparse.Namespace,
+    options: Options,
+    files: list[str],
+    path: str | None,
+    name: str,
+    unread: _Unread,
+    timeline: Timeline | None = None,
 ) -> list[FileReport]:
-    """Analyse the files, their rows (jsonl, csv, parquet) going to ``path`` (None:
-    standard output, called ``name`` in errors). On any error or interrupt, what was
-    opened is closed without a word: the output is being thrown away."""
+    """Analyse ``files``, their rows (jsonl, csv, parquet) going to ``path`` (None:
+    standard output, called ``name`` in errors) and every row to ``timeline``
+    (``--report``), those that cannot be read to ``unread``. On any error or interrupt,
+    what was opened is closed without a word: the output is being thrown away."""
     sink: _Sink | None = None
     out: IO[str] | None = None
     if args.format != "text":
@@ -341,10 +344,14 @@ def _analyze_into(
             except ImportError as err:
                 raise UsageError(str(err)) from None
         sink = _Sink(writer, name)
-    terminal = sys.stderr.isatty() and "-" not in args.files  # a pipe has no size
-    progress = _Progress.start(args.files) if terminal else None
+    # a pipe has no size; a cluster's files may be only where its workers are
+    terminal = sys.stderr.isatty() and "-" not in files and args.scheduler is None
+    progress = ProgressBar.start(files) if terminal else None
+    rows = _selected(args, sink)
+    if timeline is not None:
+        rows = _Both(rows, timeline)
     try:
-        reports = _run(args, options, sink, progress)
+        reports = _run(args, options, files, rows, progress, unread)
         if sink is not None:
             sink.close()
         if out is not None:
@@ -365,20 +372,117 @@ def _analyze_into(
 def _run(
     args: argparse.Namespace,
     options: Options,
-    writer: _Sink | None,
-    progress: _Progress | None,
+    files: list[str],
+    writer: RowSink | None,
+    progress: ProgressBar | None,
+    unread: _Unread,
 ) -> list[FileReport]:
-    """Analyse the files, one after another or ``--jobs`` at a time (rows in file order)."""
-    if args.jobs <= 1 or len(args.files) == 1:
-        return [_analyze_one(path, options, writer, progress) for path in args.files]
+    """Analyse ``files``, one after another, ``--jobs`` at a time or on the Dask cluster
+    of ``--scheduler`` (rows in file order), under one progress bar."""
+    if args.scheduler is not None:
+        return _on_cluster(args.scheduler, options, files, writer, unread)
+    if args.jobs <= 1 or len(files) == 1:
+        reports = []
+        for path in files:
+            try:
+                reports.append(_analyze_one(path, options, writer, progress))
+            except (OSError, VxsumError) as err:
+                unread(path, err)
+        return reports
     from ..report.parallel import analyze_parallel  # process pools: only when asked
 
+    return analyze_parallel(
+        files,
+        options,
+        args.jobs,
+        writer,
+        progress=None if progress is None else progress.update,
+        unreadable=unread,
+    )
+
+
+def _on_cluster(
+    address: str, options: Options, files: list[str], writer: RowSink | None, unread: _Unread
+) -> list[FileReport]:
+    """``--scheduler ADDRESS``: the files analysed by the workers of a Dask cluster
+    (:func:`~vxsum.report.distributed.analyze_on_cluster`), their rows written here."""
     try:
-        return analyze_parallel(args.files, options, args.jobs, writer)
-    except OSError as err:
-        raise UsageError(f"cannot read {err.filename}: {reason(err)}") from err
-    except VxsumError as err:
-        raise _bad_input(err, options.keep_going) from err
+        from distributed import Client
+
+        from ..report.distributed import analyze_on_cluster
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'vxsum[dask]'") from None
+    connect: Any = Client  # untyped
+    try:
+        client = connect(address, timeout=_CONNECT_TIMEOUT)
+    except (OSError, ValueError, TypeError) as err:  # TimeoutError is an OSError
+        why = reason(err) if isinstance(err, OSError) else str(err)
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {why}") from err
+    try:
+        return analyze_on_cluster(files, options, writer, scheduler=client, unreadable=unread)
+    except OSError as err:  # a glob that matches nothing, a URL's file system
+        raise UsageError(f"cannot read {err.filename or files[0]}: {reason(err)}") from err
+    finally:
+        client.close()
+
+
+_CONNECT_TIMEOUT = 15
+"""Seconds to wait for a Dask scheduler before ``--scheduler`` gives up."""
+
+
+class _Both:
+    """A row sink that hands every row to two: the rows written and the timeline."""
+
+    def __init__(self, first: RowSink | None, second: RowSink) -> None:
+        self.first, self.second = first, second
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
+        if self.first is not None:
+            self.first(path, rows)
+        self.second(path, rows)
+
+
+_LABEL_CODES = {str(label): code for code, label in enumerate(LABELS)}
+_LAYER_CODES = {layer: code for code, layer in enumerate(LAYERS)}
+
+
+class _Select:
+    """A row sink that passes on only the rows of the chosen verdicts, layers and depths:
+    a table of 256 booleans per column, indexed by the rows' codes (no Python step per
+    row)."""
+
+    def __init__(self, sink: RowSink, keep: dict[str, npt.NDArray[np.bool_]]) -> None:
+        self.sink, self.keep = sink, keep
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
+        chosen = np.ones(len(rows), dtype=np.bool_)
+        for column, table in self.keep.items():
+            chosen &= table[rows[column]]
+        if chosen.all():
+            self.sink(path, rows)
+        elif chosen.any():
+            self.sink(path, rows[chosen])
+
+
+def _selected(args: argparse.Namespace, sink: _Sink | None) -> RowSink | None:
+    """``sink``, behind the row filters ``--verdict``, ``--layer`` and ``--depth``."""
+    keep = {}
+    for column, given, codes in (
+        ("label", args.verdict, _LABEL_CODES),
+        ("layer", args.layer, _LAYER_CODES),
+        ("depth", args.depth, None),
+    ):
+        if given:
+            table = np.zeros(256, dtype=np.bool_)  # the columns are u1
+            table[[int(v) if codes is None else codes[v] for v in given]] = True
+            keep[column] = table
+    return _Select(sink, keep) if sink is not None and keep else sink
+
+
+LABEL_NAMES = tuple(str(label) for label in LABELS)
+"""What ``--fail-on`` and ``--verdict`` take."""
+DEPTHS = tuple(str(d) for d in range(DEFAULT_CONFIG.max_depth))
+"""What ``--depth`` takes: the parser reads at most ``max_depth`` nested IP headers."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -418,6 +522,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fail-on-harmful",
         action="store_true",
         help="exit 1 if any checksum is harmful (receivers drop the packet)",
+    )
+    p.add_argument(
+        "--fail-on",
+        type=one_or_more("label", LABEL_NAMES),
+        metavar="LABEL[,LABEL...]",
+        help="exit 1 if any checksum field has one of these labels (e.g. nat-stale,corrupt)",
+    )
+    p.add_argument(
+        "--summary-json",
+        metavar="FILE",
+        help="also write the summary as JSON, once the run has succeeded; - is standard output",
+    )
+    p.add_argument(
+        "--verdict",
+        type=one_or_more("label", LABEL_NAMES),
+        metavar="LABEL[,LABEL...]",
+        help="write only the rows of these verdicts (the summary still covers every field)",
+    )
+    p.add_argument(
+        "--layer",
+        type=one_or_more("layer", LAYERS),
+        metavar="LAYER[,LAYER...]",
+        help=f"write only the rows of these layers ({', '.join(LAYERS)})",
+    )
+    p.add_argument(
+        "--depth",
+        type=one_or_more("depth", DEPTHS),
+        metavar="N[,N...]",
+        help="write only the rows at these depths (0: the outermost IP packet, +1 per tunnel)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write one self-contained HTML page: diagnosis, timeline, top flows "
+        "(needs pip install 'vxsum[report]')",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="analyse the files on this Dask cluster (tcp://host:8786), its workers reading "
+        "them by path or fsspec URL; the output is a local run's (needs pip install 'vxsum[dask]')",
     )
     add_port_arguments(p)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-__all__ = ["Parser", "UsageError", "add_port_arguments", "ports", "positive"]
+__all__ = ["Parser", "UsageError", "add_port_arguments", "one_or_more", "ports", "positive"]
 
 
 class UsageError(Exception):
@@ -35,6 +36,25 @@ def positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
     return n
+
+
+def one_or_more(what: str, valid: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    """An ``argparse`` type: a comma-separated list of ``valid`` values (a ``what``:
+    'label'), each kept once, in the order given; anything else is an error that lists
+    the valid values."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        given = [v.strip() for v in text.split(",") if v.strip()]
+        if not given:  # '' would silently select nothing
+            raise argparse.ArgumentTypeError(f"give at least one {what}: {text!r}")
+        for v in given:
+            if v not in valid:
+                raise argparse.ArgumentTypeError(
+                    f"unknown {what} {v!r} ({what}s: {', '.join(valid)})"
+                )
+        return tuple(dict.fromkeys(given))
+
+    return parse
 
 
 def ports(text: str) -> frozenset[int]:

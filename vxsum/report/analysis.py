@@ -21,6 +21,7 @@ is the table of flows with ``nat-stale`` fields or right UDP checksums.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import queue
 import threading
@@ -43,7 +44,7 @@ from ..frames.layouts import common_facts
 from ..kernel.conntrack import Conntrack
 from ..verdicts.diagnosis import Diagnosis, Tally, diagnose
 from ..verdicts.flows import Groups
-from ..verdicts.labels import ROW
+from ..verdicts.labels import HARMLESS, ROW
 from ..verdicts.prenat import PreNatCapture
 from ..verdicts.stats import Outcome
 from ..verdicts.verdict import Judge
@@ -398,16 +399,25 @@ class Summary:
     tests: list[Outcome] = field(default_factory=list)
     """The capture-wide test of each file (a test is per capture)."""
     diagnosis: Diagnosis = field(default_factory=Diagnosis)
+    paths: list[str] = field(default_factory=list)
+    """The files added up, in order."""
+    tested: list[str] = field(default_factory=list)
+    """The file of each test in :attr:`tests`."""
+    unread: list[tuple[str, str]] = field(default_factory=list)
+    """Files left out because they could not be read, with the reason (``vxsum analyze
+    --keep-going`` fills it in; :meth:`of` knows only the files that were read)."""
 
     @classmethod
     def of(cls, reports: list[FileReport]) -> Summary:
         total = cls(files=len(reports))
         for r in reports:
+            total.paths.append(r.path)
             total.packets += r.packets
             total.problems.update(r.problems)
             total.tally.update(r.tally)
             if r.capture_test is not None:
                 total.tests.append(r.capture_test)
+                total.tested.append(r.path)
         total.diagnosis = diagnose(total.tally, total.tests)
         return total
 
@@ -420,32 +430,58 @@ class Summary:
         return self.tally.flows
 
     def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready values."""
+        """Everything in the summary as plain values that ``json.dumps(...,
+        allow_nan=False)`` takes: counts, every harmful flow, the capture-wide tests with
+        their p-values, the problems with their totals, and the diagnosis (the keys are
+        described in docs/cli.md)."""
+        harmless = {str(label) for label in HARMLESS}
+        problems = self.problems
+        tested: list[str | None] = list(self.tested)
+        if len(tested) != len(self.tests):  # a Summary made by hand: files unknown
+            tested = [None] * len(self.tests)
         return {
             "files": self.files,
+            "paths": list(self.paths),
+            "files_not_read": [{"file": f, "error": error} for f, error in self.unread],
             "packets": self.packets,
-            "problems": self.problems.examples,
-            "problem_total": len(self.problems),
-            "problem_kinds": dict(self.problems.counts),
+            "problems": problems.examples,
+            "problem_total": len(problems),
+            "problems_not_listed": problems.more,
+            "problem_kinds": dict(problems.counts),
             "fields": [
                 {"layer": layer, "depth": depth, "verdict": verdict, "count": n}
                 for (layer, depth, verdict), n in sorted(self.fields.items())
             ],
+            "field_total": sum(self.fields.values()),
+            "harmful_fields": sum(n for (_, _, v), n in self.fields.items() if v not in harmless),
+            "harmful_flows": len(self.harmful),
             "harmful": [
                 {"verdict": verdict, "flow": flow, "count": n}
                 for (verdict, flow), n in self.harmful.most_common()
             ],
+            "confirmed": [
+                {"verdict": verdict, "by": by, "count": n}
+                for (verdict, by), n in sorted(self.tally.confirmed.items())
+            ],
+            "hypotheses": dict(sorted(self.tally.hypotheses.items())),
+            "tunnel_damage": dict(sorted(self.tally.tunnel_damage.items())),
             "capture_tests": [
                 {
+                    "file": path,
                     "packets": t.packets,
                     "openers": t.openers,
                     "damaged": t.damaged,
                     "hits": t.hits,
-                    "expected": t.expected,
-                    "p_value": t.p_value,
+                    "expected": _finite(t.expected),
+                    "p_value": _finite(t.p_value),
                     "confirms": t.confirms,
                 }
-                for t in self.tests
+                for path, t in zip(tested, self.tests, strict=True)
             ],
             "diagnosis": self.diagnosis.to_dict(),
         }
+
+
+def _finite(x: float) -> float | None:
+    """``x`` as JSON has it: a finite float, else None (JSON has no NaN or infinity)."""
+    return float(x) if math.isfinite(x) else None

@@ -156,6 +156,19 @@ class Finding:
     confirmed: bool = True
     """False for a cause that is only a hypothesis, and for damage of unknown cause."""
 
+    def heading(self) -> str:
+        """'nat-stale (6 fields)', 'nat-stale? (1 field, unconfirmed)', 'corrupt (3 fields,
+        cause unknown)', 'offload-seed (1,024 fields, harmless)': how the text summary and
+        the HTML page head the finding."""
+        fields = f"{self.count:,} field" + ("" if self.count == 1 else "s")
+        if self.harmless:
+            return f"{self.label} ({fields}, harmless)"
+        if self.label == Label.CORRUPT:
+            return f"{self.label} ({fields}, cause unknown)"
+        if not self.confirmed:
+            return f"{self.label}? ({fields}, unconfirmed)"
+        return f"{self.label} ({fields})"
+
 
 @dataclass
 class Diagnosis:
