@@ -5,7 +5,10 @@ the facts and verdicts of every field, and hands the rows, in frame order, to a 
 the jsonl, csv and parquet writers (:mod:`~vxsum.report.writers`) render their words
 there. :mod:`~vxsum.report.rows` keeps rows on disk until a file's flow evidence is
 final; :mod:`~vxsum.report.parallel` runs files in worker processes; :func:`scan`
-(:mod:`~vxsum.report.arrow`) yields the rows as Arrow record batches.
+(:mod:`~vxsum.report.arrow`) yields the rows as Arrow record batches, and
+:func:`read_captures` (:mod:`~vxsum.report.distributed`) as a Dask DataFrame of many
+files; :func:`html_report` (:mod:`~vxsum.report.html`) writes one self-contained HTML
+page of a run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .analysis import FileReport, Options, RowSink, Summary, analyze, analyze_file
     from .arrow import record_batch, scan, schema
+    from .distributed import analyze_on_cluster, read_captures, summarize_captures
+    from .html import Timeline, html_report, write_html_report
     from .parallel import analyze_parallel
     from .rows import COLUMNS, Spool
     from .writers import FORMATS, CsvWriter, JsonlWriter, ParquetWriter, RowWriter, open_writer
@@ -31,6 +36,12 @@ _SOURCES = {
     "record_batch": "arrow",
     "scan": "arrow",
     "schema": "arrow",
+    "analyze_on_cluster": "distributed",
+    "read_captures": "distributed",
+    "summarize_captures": "distributed",
+    "Timeline": "html",
+    "html_report": "html",
+    "write_html_report": "html",
     "COLUMNS": "rows",
     "Spool": "rows",
     "FORMATS": "writers",
@@ -54,13 +65,19 @@ __all__ = [
     "RowWriter",
     "Spool",
     "Summary",
+    "Timeline",
     "analyze",
     "analyze_file",
+    "analyze_on_cluster",
     "analyze_parallel",
+    "html_report",
     "open_writer",
+    "read_captures",
     "record_batch",
     "scan",
     "schema",
+    "summarize_captures",
+    "write_html_report",
 ]
 
 
