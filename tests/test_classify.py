@@ -11,7 +11,9 @@ right port before NAT); with the conntrack table the model's node A would show, 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,3 +93,43 @@ def test_plain_corruption_is_corrupt() -> None:
     labels = {(v.depth, v.layer): v.verdict for v in classify(bytes(frame))}
     assert labels[(1, "tcp")] == Label.CORRUPT
     assert labels[(0, "udp")] == Label.CORRUPT  # one frame alone names no rewrite
+
+
+def test_judged_in_batches_as_frame_by_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """classify_stream judges frames _BATCH at a time; the verdicts and the diagnosis are
+    those of judging them one frame at a time, across batch boundaries, with flow evidence
+    (stale flows among random damage) and with a NAT context given."""
+    import vxsum.verdicts.verdict as verdict
+    from vxsum.capture import iter_records
+    from vxsum.testing.captures import stale_capture
+
+    path = tmp_path / "stale.pcap"
+    stale_capture(path, stale_flows=20, packets=2500, seed=4)
+    frames = [vxsum.parse(r.data, r.linktype) for r in iter_records(path)]
+    assert len(frames) > 2 * verdict._BATCH
+    batched, diagnosis = classify_stream(frames)
+    monkeypatch.setattr(verdict, "_BATCH", 1)
+    single, single_diagnosis = classify_stream(frames)
+    # a NAT context looks at the frames themselves, each in its batch
+    unrelated = Conntrack.parse(
+        "udp 17 29 src=192.0.2.1 dst=192.0.2.2 sport=1 dport=8472 [UNREPLIED] "
+        "src=192.0.2.2 dst=192.0.2.1 sport=8472 dport=1 mark=16384 use=1"
+    )
+    with_context = classify_stream(frames, conntrack=unrelated)
+    monkeypatch.setattr(verdict, "_BATCH", 1000)
+    assert classify_stream(frames, conntrack=unrelated) == with_context
+    assert len(batched) == len(single) == len(frames)
+    assert batched == single and list(batched) == list(single)
+    assert diagnosis == single_diagnosis
+    labels = {v.verdict for frame in batched for v in frame}
+    assert {Label.NAT_STALE, Label.CORRUPT} <= labels  # both kinds of evidence at work
+    assert batched[-1] == single[len(frames) - 1] and batched[1:3] == [single[1], single[2]]
+    with pytest.raises(IndexError):
+        batched[len(frames)]
+
+
+def test_no_frames() -> None:
+    verdicts, diagnosis = classify_stream([])
+    assert len(verdicts) == 0 and list(verdicts) == [] and diagnosis.frames == 0

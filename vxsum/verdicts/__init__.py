@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
     from .prenat import Before, PreNatCapture
     from .rules import judge
-    from .verdict import Judge, Verdict, classify, classify_stream
+    from .verdict import FrameVerdicts, Judge, Verdict, classify, classify_stream
 
 _SOURCES = {
     "Diagnosis": "diagnosis",
@@ -37,6 +37,7 @@ _SOURCES = {
     "Before": "prenat",
     "PreNatCapture": "prenat",
     "judge": "rules",
+    "FrameVerdicts": "verdict",
     "Judge": "verdict",
     "Verdict": "verdict",
     "classify": "verdict",
@@ -54,6 +55,7 @@ __all__ = [
     "Evidence",
     "Finding",
     "FlowTable",
+    "FrameVerdicts",
     "Judge",
     "Label",
     "PreNatCapture",

@@ -10,14 +10,16 @@ of each flow say together (:mod:`vxsum.verdicts.flows`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ..frames.config import ParseConfig
-from ..frames.facts import Columns, facts_of, gather, scatter
+from ..frames.facts import FACT, Columns, Facts, facts_of, gather, scatter
 from ..frames.fields import LAYERS
 from ..frames.frame import Frame, parse
 from ..kernel.conntrack import Conntrack
@@ -30,7 +32,15 @@ from .prenat import PreNatCapture
 from .rules import Table, judge, verdicts
 from .stats import CaptureTest, Outcome
 
-__all__ = ["CONFIRMED", "Judge", "Verdict", "classify", "classify_stream", "confirmed"]
+__all__ = [
+    "CONFIRMED",
+    "FrameVerdicts",
+    "Judge",
+    "Verdict",
+    "classify",
+    "classify_stream",
+    "confirmed",
+]
 
 Rows = npt.NDArray[np.void]
 
@@ -191,29 +201,94 @@ def _always(frame: Frame) -> Callable[[int], Frame | None]:
     return lambda _: frame
 
 
+_BATCH = 1024
+"""Frames whose facts :func:`classify_stream` judges together (numpy works on arrays)."""
+
+
+class FrameVerdicts(Sequence[list[Verdict]]):
+    """The verdicts of :func:`classify_stream`, a list of :class:`Verdict` per frame, in
+    the order of the frames. What is kept is one :data:`~vxsum.verdicts.labels.ROW`
+    record per field (about 170 bytes); the :class:`Verdict` objects are made when a
+    frame's list is asked for, so a long stream does not hold a Python object per field."""
+
+    __slots__ = ("_starts", "rows")
+
+    def __init__(self, rows: Rows, counts: npt.NDArray[np.int64]) -> None:
+        self.rows = rows
+        """Every frame's fields, frame after frame, as ROW records."""
+        self._starts = np.concatenate([[0], np.cumsum(counts)])
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> list[Verdict]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[Verdict]]: ...
+    def __getitem__(self, index: int | slice) -> list[Verdict] | list[list[Verdict]]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        k = operator.index(index)
+        k += len(self) if k < 0 else 0
+        if not 0 <= k < len(self):
+            raise IndexError(f"frame index {index} out of range ({len(self)} frames)")
+        start, end = int(self._starts[k]), int(self._starts[k + 1])
+        return [Verdict.of(row) for row in self.rows[start:end]]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable rows, as a list
+
+    def __repr__(self) -> str:
+        return f"FrameVerdicts({len(self)} frames, {len(self.rows)} fields)"
+
+
 def classify_stream(
     frames: Iterable[Frame],
     *,
     conntrack: Conntrack | None = None,
     before: PreNatCapture | None = None,
-) -> tuple[list[list[Verdict]], Diagnosis]:
+) -> tuple[FrameVerdicts, Diagnosis]:
     """Verdicts for every frame, with NAT and flow context, and the frames' diagnosis.
 
     With ``conntrack`` (the sending node's ``conntrack -L``) or ``before`` (a capture of
     the same packets taken before NAT), explanations of outer UDP checksums are checked
-    exactly (:mod:`vxsum.verdicts.confirm`).
+    exactly (:mod:`vxsum.verdicts.confirm`). Frames are judged :data:`_BATCH` at a time;
+    what is kept is a compact record per field (:class:`FrameVerdicts`). Flow evidence
+    needs every frame before any verdict is final, so memory still grows with the stream:
+    for a capture file, :func:`vxsum.scan` keeps rows on disk and its memory is flat.
     """
     judge_ = Judge(conntrack, before)
     kept: list[Rows] = []
-    for number, frame in enumerate(frames, 1):
-        table = judge_.rows(facts_of(frame, number), _always(frame))
+    counts: list[int] = []
+    facts: list[Facts] = []
+    held: dict[int, Frame] = {}  # a NAT context looks at the frame itself
+
+    def judge_held() -> None:
+        table = judge_.rows(np.concatenate(facts), held.get)
         judge_.observe([table])
         kept.append(gather(table, ROW))
+        facts.clear()
+        held.clear()
+
+    for number, frame in enumerate(frames, 1):
+        found = facts_of(frame, number)
+        facts.append(found)
+        counts.append(len(found))
+        if judge_.has_context:
+            held[number] = frame
+        if len(facts) == _BATCH:
+            judge_held()
+    if facts or not kept:  # the last frames; no frame at all: an empty table
+        facts.append(np.zeros(0, dtype=FACT))
+        judge_held()
     outcome = judge_.conclude()
-    tally = Tally(frames=len(kept))
-    result = []
+    tally = Tally(frames=len(counts))
     for rows in kept:
         judge_.finish(rows)
         tally.add(rows)
-        result.append([Verdict.of(row) for row in rows])
+    result = FrameVerdicts(np.concatenate(kept), np.array(counts, dtype=np.int64))
     return result, diagnose(tally, [outcome])
