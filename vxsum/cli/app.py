@@ -1,4 +1,4 @@
-"""The ``vxsum`` command: ``analyze``, ``explain``, ``repro`` and ``demo``.
+"""The ``vxsum`` command: ``analyze``, ``explain``, ``repro``, ``demo`` and ``completion``.
 
 A thin shell over the library; each command is a module of this package with
 ``add_arguments`` and ``run``. Exit status: 0 on success (also when the reader of the
@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from types import FrameType
 
-from . import analyze, demo, explain, repro
+from . import analyze, completion, demo, explain, repro
 from .common import Parser, UsageError
 from .output import PipeClosed, abandon, mute_stdout, writing
 
@@ -99,11 +99,13 @@ def _parser() -> Parser:
         ("explain", explain, "one frame: each layer and each checksum's verdict"),
         ("repro", repro, "write the packets the kernel model predicts"),
         ("demo", demo, "the seed bug, made by the model and explained"),
+        ("completion", completion, "print a shell completion script (bash, zsh, tcsh)"),
     )
     for name, module, text in commands:
         command = sub.add_parser(name, help=text)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
+    sub.choices["completion"].set_defaults(parser=p)  # the script is written from it
     return p
 
 
