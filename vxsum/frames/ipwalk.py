@@ -144,7 +144,7 @@ class IpMixin:
     def _udp_tunnel(self, udp: UDP, pos: int, end: int) -> None:
         raise NotImplementedError
 
-    def _gre(self, pos: int, end: int) -> None:
+    def _gre(self, p: _Packet) -> None:
         raise NotImplementedError
 
     def _pim(self, pos: int, end: int) -> None:
@@ -322,7 +322,7 @@ class IpMixin:
         elif proto == 41:
             self._ipv6(p.start, p.end, False)
         elif proto == 47:
-            self._gre(p.start, p.end)
+            self._gre(p)
         elif proto == 103:
             self._pim(p.start, p.end)
 
@@ -398,6 +398,13 @@ class IpMixin:
         except ParseError as err:
             self._stop(err, name, p.start, p.end, p.quoted)
             return None, err.truncated
+
+    def _gre_checksum(self, p: _Packet, present: bool) -> None:
+        """GRE's optional checksum (RFC 2784, the C bit): over the GRE header and its
+        payload, no pseudo-header, as ICMP's. (A packet quoted by an ICMP error is not
+        walked past its transport header, so a quoted GRE header has no field.)"""
+        if present:
+            self._record(p, "gre", 4, p.claimed_end - p.start)
 
     def _simple(
         self, p: _Packet, name: str, decode: Callable[..., L], csum_offset: int

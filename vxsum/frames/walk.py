@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 
 from ..errors import ParseError
-from .ipwalk import IpMixin
+from .ipwalk import IpMixin, _Packet
 from .link import (
     ETH_IPV4,
     ETH_IPV6,
@@ -258,12 +258,14 @@ class Walker(IpMixin):
                 continue
             return
 
-    def _gre(self, pos: int, end: int) -> None:
+    def _gre(self, p: _Packet) -> None:
         """GRE (IP protocol 47): the protocol field is an EtherType."""
-        gre = self._decode(lambda r: GRE.decode(r, self.ips), pos, end, "gre")
+        end = p.end
+        gre = self._decode(lambda r: GRE.decode(r, self.ips), p.start, end, "gre")
         if gre is None:
             return
         self._add(gre)
+        self._gre_checksum(p, gre.version == 0 and bool(gre.flags_version & 0x8000))
         if gre.version == 1 and gre.protocol == _GRE_PPP and gre.key is not None:
             size = gre.key >> 16  # PPTP: the key's high half is the payload length
             if size:
