@@ -55,6 +55,7 @@ _NULL_IPV6 = frozenset({24, 28, 30})  # AF_INET6 on NetBSD/OpenBSD, FreeBSD, mac
 _PPP_IPV4 = 0x0021
 _PPP_IPV6 = 0x0057
 _GRE_PPP = 0x880B
+_GRE_WCCP = 0x883E  # Cisco WCCP redirection: an IPv4 packet, perhaps after a 4-byte header
 _ETH_NSH = 0x894F  # PPTP's enhanced GRE (RFC 2637)
 
 
@@ -276,7 +277,12 @@ class Walker(IpMixin):
             return
         if gre.version != 0 or gre.flags_version & 0x4000:
             return
-        if gre.protocol == ETH_CMD:
+        if gre.protocol == _GRE_WCCP:
+            # WCCP v2 puts a 4-byte redirect header first, v1 none: as Wireshark tells them,
+            # by whether the payload already starts as IPv4
+            v1 = gre.end < end and self.buf[gre.end] >> 4 == 4
+            self._ipv4(gre.end if v1 else gre.end + 4, end, False)
+        elif gre.protocol == ETH_CMD:
             cmd = self._decode(
                 lambda r: CiscoMetadata.decode(r, self.ips, gre_form=True), gre.end, end, "cmd"
             )
