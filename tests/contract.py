@@ -14,4 +14,11 @@ CONTRACT = [
     "confirmed_by",
     "hypothesis",
     "port_before_nat",
+    "time",
+    "record_offset",
+    "display_filter",
 ]
+"""The jsonl keys, in order (``quoted`` follows where true)."""
+
+TABLE = [*CONTRACT[:12], "quoted", *CONTRACT[12:]]
+"""The csv and parquet columns: ``quoted`` where it was before the last three came."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import struct
 import sys
 from collections import Counter
@@ -23,6 +24,7 @@ from vxsum.capture import NO_TIMESTAMP, iter_records
 from vxsum.report import Summary, Timeline, html_report, write_html_report
 from vxsum.report.analysis import FileReport, Options, analyze
 from vxsum.report.html import WIDTHS
+from vxsum.report.writers import JsonlWriter
 from vxsum.testing.captures import damage_capture, stale_capture
 from vxsum.verdicts.labels import HARMLESS, LABELS
 
@@ -250,15 +252,28 @@ def test_the_timeline_widens_its_bins_and_keeps_every_count(captures: list[str])
     assert (np.diff(starts) == width).all() and grid.shape == (len(verdicts), len(starts))
 
 
-def test_a_stream_read_once_has_no_times_and_says_so(captures: list[str]) -> None:
-    timeline = Timeline()
-    with open(captures[1], "rb") as stream:
-        report = analyze(stream, Options(), sink=timeline)
-    timeline.close()
+def test_a_stream_read_once_has_the_times_of_its_rows(captures: list[str]) -> None:
+    """The rows carry their times: a stream (standard input) gets the file's timeline."""
+    streamed, named = Timeline(), Timeline()
+    with streamed, named, open(captures[1], "rb") as stream:
+        report = analyze(stream, Options(), sink=streamed)
+        analyze(captures[1], Options(), sink=named)
     harmful = sum(n for _, n in report.harmful.most_common())
-    assert harmful > 0
-    assert sum(timeline.untimed.values()) == harmful and not timeline.counts()
-    assert timeline.unread == {"-": "standard input is read once"}
+    assert harmful > 0 and streamed.placed == harmful and not streamed.untimed
+    assert streamed.counts() == named.counts() and not streamed.unread
+    times = {r.number: r.timestamp for r in iter_records(captures[1])}
+    seconds = Counter(times[n] // 10**9 for n in _harmful_frames(captures[1]))
+    assert Counter({s: n for (s, _), n in streamed.counts().items()}) == seconds
+
+
+def _harmful_frames(path: str) -> list[int]:
+    """The frame of each harmful row of ``path``, one per row (from the jsonl output)."""
+    buf = io.BytesIO()
+    writer = JsonlWriter(buf)
+    analyze(path, Options(), sink=writer)
+    writer.close()
+    rows = [json.loads(line) for line in buf.getvalue().splitlines()]
+    return [int(r["frame"]) for r in rows if not r["harmless"]]
 
 
 def _pcapng(records: list[tuple[int | None, bytes]]) -> bytes:

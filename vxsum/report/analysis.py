@@ -162,10 +162,10 @@ def _batch_rows(
     if slow:
         tables.append(judge.rows(np.concatenate(slow, dtype=FACT), frame_of))
     judge.observe(tables)
-    rows = _listed(tables[0], options, report)
+    rows = _located(_listed(tables[0], options, report), batch)
     if not slow:
         return [rows]
-    others = _listed(tables[1], options, report)
+    others = _located(_listed(tables[1], options, report), batch)
     # A record is in one part or the other, each in frame order: the pieces in turn, in
     # frame order, without copying the (large) batch rows.
     cuts = np.searchsorted(rows["frame"], others["frame"]).tolist()
@@ -174,6 +174,14 @@ def _batch_rows(
         pieces += [rows[last:cut], others[k : k + 1]]
         last = cut
     return [*pieces, rows[last:]]
+
+
+def _located(rows: Rows, batch: CaptureBatch) -> Rows:
+    """``rows`` with their frames' place in the capture: the record's timestamp and byte
+    offset in the file (the columns ``time`` and ``record_offset``), from ``batch``."""
+    at = np.searchsorted(batch.numbers, rows["frame"])
+    rows["time"], rows["record_offset"] = batch.timestamps[at], batch.file_offsets[at]
+    return rows
 
 
 _SUPPORTED = np.array(sorted(SUPPORTED), dtype=np.int64)

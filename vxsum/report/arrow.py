@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from ..capture.walking import NO_TIMESTAMP
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
 from ..frames.fields import LAYERS
 from ..kernel.conntrack import Conntrack
@@ -22,15 +23,17 @@ from ..verdicts import text
 from ..verdicts.labels import LABELS
 from ..verdicts.prenat import PreNatCapture
 from .analysis import Options, analyze_rows
-from .rows import harmless
+from .rows import display_filters, harmless
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["SCHEMA_VERSION", "record_batch", "scan", "schema"]
 
-SCHEMA_VERSION = "1"
-"""The row contract's version, in the schema's metadata (``vxsum.schema_version``)."""
+SCHEMA_VERSION = "2"
+"""The row contract's version, in the schema's metadata (``vxsum.schema_version``): 2
+appended ``time``, ``record_offset`` and ``display_filter`` (docs/cli.md says when it
+changes)."""
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -46,7 +49,11 @@ def _pyarrow() -> Any:
 
 
 def schema() -> pa.Schema:
-    """The typed row contract: the jsonl keys in order, then ``quoted``."""
+    """The typed row contract, in the order of
+    :data:`~vxsum.report.rows.TABLE_COLUMNS`: the jsonl keys, ``quoted`` in its place.
+    ``time`` is int64 nanoseconds since the epoch, as in jsonl and csv (a Python datetime
+    cannot hold nanoseconds); ``pyarrow.compute.cast(t, pa.timestamp("ns", "UTC"))``
+    makes it a timestamp."""
     pa = _pyarrow()
     return pa.schema(
         [
@@ -63,6 +70,9 @@ def schema() -> pa.Schema:
             ("hypothesis", pa.string()),
             ("port_before_nat", pa.int32()),
             ("quoted", pa.bool_()),
+            ("time", pa.int64()),
+            ("record_offset", pa.int64()),
+            ("display_filter", pa.string()),
         ],
         metadata={"vxsum.schema_version": SCHEMA_VERSION},
     )
@@ -75,6 +85,7 @@ def record_batch(
     pa = _pyarrow()
     n = len(rows)
     expected = rows["expected"].astype(np.int32)
+    time, offset = rows["time"].astype(np.int64), rows["record_offset"].astype(np.int64)
     columns = [
         pa.array([path] * n, pa.string()),
         pa.array(rows["frame"].astype(np.int64)),
@@ -89,6 +100,9 @@ def record_batch(
         pa.array(text.hypotheses(rows), pa.string()),
         pa.array(text.ports_before_nat(rows), pa.int32()),
         pa.array(rows["quoted"]),
+        pa.array(time, mask=time == NO_TIMESTAMP),
+        pa.array(offset, mask=offset < 0),
+        pa.array(display_filters(rows), pa.string()),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=into if into is not None else schema())
 

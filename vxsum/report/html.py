@@ -7,14 +7,11 @@ SVG drawn by matplotlib (the ``report`` extra: ``pip install 'vxsum[report]'``),
 style is inline, and nothing refers to anything outside the page. Every number the chart
 shows is in a table beside it too.
 
-The rows carry frame numbers, not times. :class:`Timeline` is a row sink
-(:data:`~vxsum.report.analysis.RowSink`) that counts the harmful rows per second and
-verdict, taking each frame's time from the capture itself: once a file's rows come (the
-file has been read by then), it reads the file's records again, batch by batch, in step
-with the rows, keeping one batch of record numbers and timestamps at a time. Memory is
-bounded by :attr:`Timeline.max_bins` counts; past that the bins widen. Standard input and
-other streams cannot be read twice: their fields are counted as untimed, and the page
-says so.
+:class:`Timeline` is a row sink (:data:`~vxsum.report.analysis.RowSink`) that counts the
+harmful rows per second and verdict, by their ``time`` column: a capture is read once,
+so standard input and other streams have a timeline too. Memory is bounded by
+:attr:`Timeline.max_bins` counts; past that the bins widen. Fields of records without a
+timestamp are counted as untimed, and the page says so.
 """
 
 from __future__ import annotations
@@ -22,17 +19,15 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
-from ..capture.reader import NO_TIMESTAMP, CaptureBatch, CaptureReader
-from ..errors import VxsumError
+from ..capture.walking import NO_TIMESTAMP
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
 from ..kernel.conntrack import Conntrack
 from ..verdicts.labels import HARMLESS, LABELS, Label
@@ -122,16 +117,11 @@ class Timeline:
         self.placed = 0
         """Harmful fields counted in a bin."""
         self.untimed: Counter[str] = Counter()
-        """Harmful fields without a time, by verdict (a record without a timestamp, or
-        a file that could not be read again)."""
+        """Harmful fields without a time, by verdict (a record without a timestamp)."""
         self.unread: dict[str, str] = {}
-        """Files whose records could not be read again, and why."""
+        """Always empty: files are no longer read a second time for their timestamps
+        (the rows carry them); kept for code that reads it."""
         self._counts: dict[int, int] = {}
-        self._path: str | None = None
-        self._reader: CaptureReader | None = None
-        self._batches: Iterator[CaptureBatch] | None = None
-        self._numbers: I64 | None = None
-        self._stamps: I64 | None = None
 
     def __enter__(self) -> Timeline:
         return self
@@ -143,9 +133,8 @@ class Timeline:
         harmful = _HARMFUL[rows["label"]]
         if not harmful.any():
             return
-        frames = rows["frame"][harmful].astype(np.int64)
         labels = rows["label"][harmful].astype(np.int64)
-        stamps = self._times(path, frames)
+        stamps = rows["time"][harmful].astype(np.int64)
         known = stamps != NO_TIMESTAMP
         for code, n in Counter(labels[~known].tolist()).items():
             self.untimed[str(LABELS[code])] += n
@@ -182,15 +171,8 @@ class Timeline:
         return width, first + width * np.arange(n, dtype=np.int64), verdicts, grid
 
     def close(self) -> None:
-        """Close the capture being read again, if any."""
-        self._stop()
-        self._path = self._numbers = self._stamps = None
-
-    def _stop(self) -> None:
-        """Stop reading (the last batch's numbers stay, to tell a file given again)."""
-        if self._reader is not None:
-            self._reader.close()
-        self._reader = self._batches = None
+        """Nothing to release now (the rows carry their times): kept for the context
+        manager and for code that calls it."""
 
     def _widen(self) -> None:
         self.width = WIDTHS[WIDTHS.index(self.width) + 1]
@@ -201,61 +183,6 @@ class Timeline:
             new = (start << _LABEL_BITS) + (key & mask)
             wider[new] = wider.get(new, 0) + n
         self._counts = wider
-
-    def _times(self, path: str, frames: I64) -> I64:
-        """The timestamps (ns) of records ``frames`` (in order) of ``path``;
-        :data:`NO_TIMESTAMP` where there is none."""
-        if path != self._path or (self._numbers is not None and frames[0] < self._numbers[0]):
-            self._open(path)
-        out = np.full(len(frames), NO_TIMESTAMP, np.int64)
-        pos = 0
-        while pos < len(frames):
-            if self._numbers is None or frames[pos] > self._numbers[-1]:
-                if not self._advance():
-                    break
-                continue
-            assert self._stamps is not None
-            end = int(np.searchsorted(frames, self._numbers[-1], "right"))
-            at = np.minimum(np.searchsorted(self._numbers, frames[pos:end]), len(self._numbers) - 1)
-            hit = self._numbers[at] == frames[pos:end]
-            out[pos:end] = np.where(hit, self._stamps[at], NO_TIMESTAMP)
-            pos = end
-        return out
-
-    def _open(self, path: str) -> None:
-        self.close()
-        self._path = path
-        why = None
-        try:
-            if path == "-":
-                why = "standard input is read once"
-            elif not stat.S_ISREG(os.stat(path).st_mode):
-                why = "not a regular file: it is read once"
-            else:
-                self._reader = CaptureReader(path, keep_going=True)
-                self._batches = self._reader.batches()
-        except (OSError, VxsumError) as err:
-            why = f"cannot read it again: {err}"
-        if why is not None:
-            self.unread.setdefault(path, why)
-
-    def _advance(self) -> bool:
-        """The next batch's record numbers and timestamps; False at the end."""
-        if self._batches is None:
-            return False
-        try:
-            batch = next(self._batches)
-        except StopIteration:
-            self._stop()
-            return False
-        except (OSError, VxsumError) as err:
-            assert self._path is not None
-            self.unread.setdefault(self._path, f"cannot read it again: {err}")
-            self._stop()
-            return False
-        if len(batch.numbers):
-            self._numbers, self._stamps = batch.numbers.copy(), batch.timestamps.copy()
-        return True
 
 
 def html_report(
@@ -483,8 +410,6 @@ def _timeline(timeline: Timeline | None, harmful: int) -> str:
                 + escape(", ".join(f"{v} {n:,}" for v, n in sorted(timeline.untimed.items())))
                 + ".</p>"
             )
-        for path, why in timeline.unread.items():
-            out.append(f'<p class="note">{escape(path)}: {escape(why)}.</p>')
     out.append("</section>")
     return "\n".join(out)
 

@@ -1,10 +1,10 @@
 """Writing analyze rows as jsonl, csv or parquet: the same columns in each format.
 
-The jsonl contract: one object per checksum field with the keys ``file``, ``frame``
-(1-based), ``depth``, ``layer``, ``value``, ``expected`` (null when unverifiable),
-``verdict``, ``harmless``, ``detail``, and ``"quoted": true`` for fields quoted inside
-an ICMP error. csv has the same columns plus ``quoted`` (true/false); parquet the same,
-typed, through the optional pyarrow extra (``pip install 'vxsum[parquet]'``).
+The jsonl contract (docs/cli.md): one object per checksum field with the keys of
+:data:`~vxsum.report.rows.COLUMNS`, and ``"quoted": true`` for fields quoted inside an
+ICMP error. csv has the same columns with ``quoted`` (true/false) in its place
+(:data:`~vxsum.report.rows.TABLE_COLUMNS`); parquet the same, typed, through the
+optional pyarrow extra (``pip install 'vxsum[parquet]'``).
 
 Each writer is a :data:`vxsum.report.analysis.RowSink`: it takes a file's verdict rows
 (:data:`vxsum.verdicts.labels.ROW`) and formats them column by column; the evidence
@@ -26,12 +26,12 @@ import numpy.typing as npt
 from ..frames.fields import LAYERS
 from ..verdicts import text
 from ..verdicts.labels import LABELS, Label
-from .rows import COLUMNS, harmless
+from .rows import TABLE_COLUMNS, display_filters, harmless, times
 
 __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
 
 FORMATS = ("text", "jsonl", "csv", "parquet")
-_NO_CAUSE = b', "confirmed_by": null, "hypothesis": null, "port_before_nat": null}\n'
+_NO_CAUSE = b', "confirmed_by": null, "hypothesis": null, "port_before_nat": null'
 
 
 def _null(value: object) -> str:
@@ -53,9 +53,11 @@ class RowWriter(Protocol):
 
 
 def _columns(rows: npt.NDArray[np.void]) -> tuple[list[int], ...] | tuple[list[Any], ...]:
-    """The row values as Python lists, in contract order (file and quoted apart)."""
+    """The row values as Python lists, in csv order (file apart)."""
     expected = rows["expected"].astype(object)
     expected[rows["expected"] < 0] = None
+    offsets = rows["record_offset"].astype(object)
+    offsets[rows["record_offset"] < 0] = None  # a frame judged outside a capture
     return (
         rows["frame"].tolist(),
         rows["depth"].tolist(),
@@ -69,6 +71,9 @@ def _columns(rows: npt.NDArray[np.void]) -> tuple[list[int], ...] | tuple[list[A
         text.hypotheses(rows),
         text.ports_before_nat(rows),
         rows["quoted"].tolist(),
+        times(rows).tolist(),
+        offsets.tolist(),
+        display_filters(rows),
     )
 
 
@@ -97,7 +102,7 @@ class JsonlWriter:
     def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
         head = '{"file": ' + json.dumps(path) + ', "frame": '
         plain = _PLAIN[rows["label"]] & (rows["context"] == 0) & ~rows["quoted"]
-        plain &= rows["expected"] >= 0
+        plain &= (rows["expected"] >= 0) & (rows["time"] >= 0) & (rows["record_offset"] >= 0)
         other = np.flatnonzero(~plain)
         if len(other) == len(rows):
             self._writer.write("".join(self._one_by_one(head, rows, other)).encode())
@@ -117,10 +122,15 @@ class JsonlWriter:
                     f', "depth": {depth}, "layer": "{layer}", "value": '.encode(),
                     b', "expected": ',
                     f', "verdict": "{label}", "harmless": true, "detail": {detail}'.encode()
-                    + _NO_CAUSE,
+                    + _NO_CAUSE
+                    + b', "time": ',
+                    b', "record_offset": ',
+                    b', "display_filter": "frame.number == ',
+                    b'"}\n',
                 )
             )
-        numbers = [rows[name][sel].astype(np.int64) for name in ("frame", "stored", "expected")]
+        named = ("frame", "stored", "expected", "time", "record_offset", "frame")
+        numbers = [rows[name][sel].astype(np.int64) for name in named]
         blob, lengths = _format_numbers(templates, np.searchsorted(kinds, key[sel]), numbers)
         if not len(other):
             self._writer.write(blob)
@@ -147,7 +157,8 @@ class JsonlWriter:
             f'"expected": {_null(exp)}, "verdict": "{verdict}", '
             f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}, '
             f'"confirmed_by": {_name(by)}, "hypothesis": {_name(hypothesis)}, '
-            f'"port_before_nat": {_null(port)}{tails[quoted]}'
+            f'"port_before_nat": {_null(port)}, "time": {_null(time)}, '
+            f'"record_offset": {_null(offset)}, "display_filter": "{where}"{tails[quoted]}'
             for (
                 frame,
                 depth,
@@ -161,6 +172,9 @@ class JsonlWriter:
                 hypothesis,
                 port,
                 quoted,
+                time,
+                offset,
+                where,
             ) in zip(*cols, strict=True)
         ]
         return lines
@@ -242,15 +256,18 @@ class _Background:
 
 
 class CsvWriter:
-    """The contract's columns plus ``quoted``, one header line."""
+    """The contract's columns with ``quoted`` (:data:`~vxsum.report.rows.TABLE_COLUMNS`),
+    one header line; an empty value for null."""
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.csv = csv.writer(out)
-        self.csv.writerow([*COLUMNS, "quoted"])
+        self.csv.writerow(TABLE_COLUMNS)
 
     def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
-        frame, depth, layer, value, exp, verdict, ok, detail, by, hyp, port, quoted = _columns(rows)
+        cols = _columns(rows)
+        frame, depth, layer, value, exp, verdict, ok, detail, by, hyp, port, quoted = cols[:12]
+        time, offset, where = cols[12:]
         self.csv.writerows(
             zip(
                 [path] * len(rows),
@@ -266,6 +283,9 @@ class CsvWriter:
                 ["" if x is None else x for x in hyp],
                 ["" if x is None else x for x in port],
                 quoted,
+                ["" if x is None else x for x in time],
+                ["" if x is None else x for x in offset],
+                where,
                 strict=True,
             )
         )

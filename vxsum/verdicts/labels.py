@@ -154,7 +154,11 @@ ROW = np.dtype(
         ("pre_due", "<u2"),  # the right value before NAT (local checksum offload)
         ("pre_fixed", "<u2"),  # what NAT leaves on a fixed kernel
         ("pre_prefix", "<u2"),  # what NAT leaves on a kernel before the NAT fix
+        ("time", "<i8"),  # the record's timestamp, ns since the epoch (NO_TIMESTAMP: none)
+        ("record_offset", "<i8"),  # the record's byte offset in the capture file (-1: none)
     ]
 )
 """A checksum-field fact with its verdict: codes and the numbers behind them. Its first
-fields are :data:`~vxsum.frames.facts.FACT`'s, byte for byte."""
+fields are :data:`~vxsum.frames.facts.FACT`'s, byte for byte; its last two say where the
+frame is in its capture (filled by :mod:`vxsum.report.analysis`; a frame judged alone has
+none)."""

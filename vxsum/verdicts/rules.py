@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..capture.walking import NO_TIMESTAMP
 from ..frames.facts import FACT, Columns, Facts, gather, layer_code, status_code
 from ..frames.fields import STATUSES, Status
 from ..kernel.encap import EPHEMERAL_PORTS
@@ -237,6 +238,11 @@ def verdicts(facts: Table) -> Columns:
     for name in _NAT.names or ():
         table[name] = blank[name]
     table["pre_value"], table["pre_record"] = np.full(n, -1, np.int32), np.full(n, -1, np.int64)
+    # where the frame is in its capture: unknown here (the analysis of a file fills it in)
+    table["time"], table["record_offset"] = (
+        np.full(n, NO_TIMESTAMP, np.int64),
+        np.full(n, -1, np.int64),
+    )
     return table
 
 
