@@ -84,9 +84,9 @@ class Conntrack:
 
     entries: tuple[ConntrackEntry, ...]
     problems: tuple[str, ...] = ()
-    """Warnings, one line each: bad lines skipped (``line 7: bad address src=999.1.1.1,
-    skipped``; the first few named, the others counted) and ``0 of N lines parsed``
-    when no line was an entry."""
+    """Warnings, one line each: bad lines skipped (the first few named, as in
+    ``line 7: bad address src=999.1.1.1, skipped``; the others counted) and
+    ``0 of N lines parsed`` when no line was an entry."""
 
     @classmethod
     def parse(cls, text: str) -> Conntrack:
