@@ -816,7 +816,7 @@ def test_timestamps_in_range_are_exact(
 
 
 def test_several_interfaces_scales() -> None:
-    """Interfaces of every kind of scale in one section: numpy where exact, else the loop."""
+    """Interfaces of every kind of scale in one section: what the loop makes of them."""
     order = "<"
     ifaces = [(None, None), (9, 100), (0x80 | 20, -5), (12, None), (0x80 | 40, None), (3, 2**62)]
     raw = shb(order) + b"".join(idb(order, 1 + k, 0, r, o) for k, (r, o) in enumerate(ifaces))
@@ -885,6 +885,31 @@ def test_an_ordinary_capture_goes_through_numpy(
         assert sum(taken) == 12000 and len(got) == -(-len(raw) // sizes[0])
         assert len(steps) <= (8 if len(got) == 1 else 16)
         assert got == drive(walkers(MAX_CAPLEN, False, None)[1], raw, sizes)
+
+
+@pytest.mark.parametrize("resol, offset", [(0x80 | 60, None), (0x80 | 64, 2**62), (30, None)])
+def test_a_scale_int64_cannot_convert_goes_through_numpy(
+    resol: int, offset: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interface whose timestamps int64 arithmetic cannot convert exactly (2**-60 and
+    2**-64 seconds, 10**-30: issue 15) has its packet blocks taken in numpy too, their
+    timestamps in Python integers, equal to the loop's (clamped where they overflow)."""
+    order = "<"
+    raw = shb(order) + idb(order, 1, 0, resol, offset)
+    ticks = [2**63 + 12345, 2**64 - 1, 1_700_000_000 << 30, 7, 0]
+    raw += b"".join(epb(order, 0, ticks[k % 5], b"x" * 60, 60, 60) for k in range(3000))
+    taken: list[int] = []
+    real_take = PcapngWalker._take
+
+    def spy_take(self: PcapngWalker, *args: Any) -> int:
+        taken.append(real_take(self, *args))
+        return taken[-1]
+
+    monkeypatch.setattr(PcapngWalker, "_take", spy_take)
+    mine, reference = walkers(MAX_CAPLEN, False, None)
+    got = drive(mine, raw, [len(raw)])
+    assert sum(taken) == 3000
+    assert got == drive(reference, raw, [len(raw)])
 
 
 def test_the_loop_takes_over_where_numpy_does_not_pay() -> None:

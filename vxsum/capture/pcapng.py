@@ -14,10 +14,11 @@ length, and :func:`pcapng_block_starts` walks it with the same chains and stitch
 the walk moves on). A run then gathers the first 28 bytes of every block found and
 checks, in numpy, what the loop would check of each: a packet block type, a sane and
 complete length repeated at the block's end, an interface of this section, captured
-length within the block, ``max_caplen``, the original length and the snap length, and a
-timestamp whose conversion to nanoseconds needs no clamping (then int64 arithmetic gives
-it exactly; an interface whose scale does not allow that gets none). The run takes the
-blocks before the first that fails any of this, with exactly the records the loop would
+length within the block, ``max_caplen``, the original length and the snap length.
+Timestamps become nanoseconds in int64 arithmetic where that is exact, and in Python
+integers, as the loop computes them, for the rest (a scale such as 2**-60, a clamped far
+future). The run takes the blocks before the first that fails any of this, with exactly
+the records the loop would
 have made, none of which changes anything but the record count, and the loop goes on at
 that block, with everything as if it had read the taken blocks itself: so the results
 are the loop's, for any bytes, and every block that is not a plain good packet block
@@ -414,8 +415,6 @@ class PcapngWalker:
             & (caplen <= self.max_caplen)
             & (caplen <= wirelen)
             & ((caplen <= snaplen) | (snaplen == 0))
-            & (ticks >= ifs.first[which])
-            & (ticks <= ifs.last[which])
         )
         spb = kind == _SPB
         simple = bool(spb.any())
@@ -439,6 +438,13 @@ class PcapngWalker:
             which = which[:k]
             linktype = ifs.linktype[which]
         timestamp = _nanoseconds(ticks[:k], which, ifs)
+        ticks, iface = ticks[:k], iface[:k]
+        inexact = (ticks < ifs.first[which]) | (ticks > ifs.last[which])
+        inexact = np.flatnonzero(inexact & (kind[:k] == _EPB))  # an SPB has no timestamp
+        for j in inexact.tolist():  # rare scales and far timestamps: as the loop, in Python
+            info = self.interfaces[int(iface[j])]
+            ts = int(ticks[j]) * info.mul // info.div + info.offset
+            timestamp[j] = max(min(ts, _I64_MAX), -_I64_MAX)
         data, caplen, wirelen = where + 28, caplen[:k], wirelen[:k]
         if simple and spb[:k].any():
             spb = spb[:k]
