@@ -17,8 +17,20 @@ CONTRACT = [
     "time",
     "record_offset",
     "display_filter",
+    "src",
+    "dst",
+    "sport",
+    "dport",
+    "protocol",
+    "vni",
+    "inner_src",
+    "inner_dst",
+    "inner_sport",
+    "inner_dport",
+    "inner_protocol",
 ]
 """The jsonl keys, in order (``quoted`` follows where true)."""
 
 TABLE = [*CONTRACT[:12], "quoted", *CONTRACT[12:]]
-"""The csv and parquet columns: ``quoted`` where it was before the last three came."""
+"""The csv and parquet columns: ``quoted`` where it was before ``time`` and the columns
+after it came."""

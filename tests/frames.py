@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import dpkt
 from scapy.layers.inet import GRE, ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import (
     HAO,
@@ -70,6 +71,13 @@ def encapsulated() -> dict[str, tuple[int, bytes]]:
     l2tp = struct.pack("!HHH", 0x0002, 1, 2) + b"\xff\x03\x00\x57"
     teredo = b"\x00\x00" + b"\x12\x34" + b"\x0a\x0b\x0c\x0d"
     pim = struct.pack("!BBHI", 0x21, 0, 0, 0)
+    pim = pim[:2] + struct.pack("!H", dpkt.in_cksum(pim)) + pim[4:]  # over the 8 bytes only
+    erspan2 = struct.pack("!HHI", 0x1001, 0, 0)  # type II header (after a GRE sequence)
+    erspan3 = struct.pack("!HHIHH", 0x2001, 0, 0, 0, 0x0001)  # type III, O bit set ...
+    erspan3 += bytes(8)  # ... so a platform subheader follows
+    vrrp = bytes([0x21, 1, 100, 1, 0, 1, 0, 0]) + bytes(12)
+    vrrp = vrrp[:6] + struct.pack("!H", dpkt.in_cksum(vrrp)) + vrrp[8:]
+    mirrored = raw(eth / IP(src="192.168.1.1", dst="192.168.1.2") / UDP(sport=7, dport=9))
     cmd_gre = struct.pack("!HBBHH", 0x0800, 1, 1, 1, 42)
     cmd_eth = struct.pack("!BBHHH", 1, 1, 1, 42, 0x0800)
     outer = IP(src=A4, dst=B4)
@@ -84,6 +92,19 @@ def encapsulated() -> dict[str, tuple[int, bytes]]:
         "l2tp": (101, raw(outer / UDP(sport=1701, dport=1701) / Raw(l2tp + inner6))),
         "teredo": (101, raw(outer / UDP(sport=3544, dport=5000) / Raw(teredo + inner6))),
         "pim": (101, raw(IP(src=A4, dst=B4, proto=103) / Raw(pim + inner4))),
+        "gre-checksum": (101, raw(outer / GRE(chksum_present=1, proto=0x0800) / Raw(inner4))),
+        "erspan-1": (101, raw(outer / GRE(proto=0x88BE) / Raw(mirrored))),
+        "erspan-2": (
+            101,
+            raw(
+                outer
+                / GRE(proto=0x88BE, seqnum_present=1, sequence_number=1)
+                / Raw(erspan2 + mirrored)
+            ),
+        ),
+        "erspan-3": (101, raw(outer / GRE(proto=0x22EB) / Raw(erspan3 + mirrored))),
+        "wccp": (101, raw(outer / GRE(proto=0x883E) / Raw(b"\x05\x59\x00\x48" + inner4))),
+        "vrrp": (101, raw(IP(src=A4, dst="224.0.0.18", proto=112) / Raw(vrrp))),
     }
 
 

@@ -57,5 +57,5 @@ def test_one_versioned_schema_for_scan_and_parquet(tmp_path: Path) -> None:
     written = pq.read_table(out)
     scanned = pa.Table.from_batches(vxsum.scan(CAPTURES), schema=vxsum.report.schema())
     assert written.schema == scanned.schema == vxsum.report.schema()
-    assert written.schema.metadata == {b"vxsum.schema_version": b"2"}
+    assert written.schema.metadata == {b"vxsum.schema_version": b"3"}
     assert written.equals(scanned)

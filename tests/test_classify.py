@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from contract import CONTRACT
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,6 +84,7 @@ def test_verdicts_serialise_to_json() -> None:
         "confirmed_by",
         "hypothesis",
         "port_before_nat",
+        *CONTRACT[CONTRACT.index("src") :],
     }
 
 

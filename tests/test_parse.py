@@ -336,6 +336,11 @@ ENCAPSULATED = {
     "l2tp": ["IPv4", "UDP", "L2tp", "IPv6", "ICMPv6"],
     "teredo": ["IPv4", "UDP", "Teredo", "IPv6", "ICMPv6"],
     "pim": ["IPv4", "PimRegister", "IPv4", "UDP"],
+    "gre-checksum": ["IPv4", "GRE", "IPv4", "UDP"],
+    "erspan-1": ["IPv4", "GRE", "Ethernet", "IPv4", "UDP"],
+    "erspan-2": ["IPv4", "GRE", "Ethernet", "IPv4", "UDP"],
+    "erspan-3": ["IPv4", "GRE", "Ethernet", "IPv4", "UDP"],
+    "wccp": ["IPv4", "GRE", "IPv4", "UDP"],
 }
 
 

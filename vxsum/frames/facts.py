@@ -6,7 +6,8 @@ them (:mod:`vxsum.verdicts`) works on these rows, never on parsed headers or tex
 A row says what the field holds and what it should hold for the bytes as captured,
 which bytes it covers, the packet it belongs to (addresses, ports, protocol at its
 depth) and, for a tunnel's outer UDP field, the inner transport field inside its span
-(whose state decides local checksum offload).
+(whose state decides local checksum offload), the tunnel's VNI and the addresses, ports
+and protocol of the packet it carries.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import numpy.typing as npt
 
 from .fields import LAYERS, REASONS, STATUSES, ChecksumField
 from .frame import Frame
-from .ip import IPv4
-from .transport import TCP
+from .ip import IPv4, IPv6
+from .transport import TCP, UDP
+from .tunnels import Geneve, Vxlan, VxlanGpe
 
 __all__ = [
     "FACT",
@@ -62,9 +64,16 @@ FACT = np.dtype(
         ("tunnel", "?"),  # a UDP field whose datagram carries a tunnelled IP packet
         ("v6", "?"),  # the addresses are IPv6
         ("quoted", "?"),  # inside an ICMP error
+        ("vni", "<i4"),  # a tunnel row: the VNI of its VXLAN, VXLAN-GPE or Geneve header; -1
+        ("inner_src", ">u2", (8,)),  # a tunnel row: the addresses of the packet it carries
+        ("inner_dst", ">u2", (8,)),
+        ("inner_sport", "<u2"),  # ... its TCP or UDP ports (0 without one)
+        ("inner_dport", "<u2"),
+        ("inner_proto", "u1"),  # ... 6 or 17 when it has TCP or UDP, else 0
+        ("inner_ip", "u1"),  # ... 4 or 6: its IP version (0: no tunnel row, or no packet)
     ]
 )
-"""One checksum field as numbers (about 100 bytes)."""
+"""One checksum field as numbers (128 bytes)."""
 
 Facts = npt.NDArray[np.void]
 """An array of :data:`FACT` rows."""
@@ -106,6 +115,26 @@ def _inner(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumF
     return None
 
 
+def _vni(frame: Frame, udp: UDP | TCP | None) -> int:
+    """The VNI of the VXLAN, VXLAN-GPE or Geneve header right after ``udp``; -1: none."""
+    layers = frame.layers
+    for k, layer in enumerate(layers[:-1]):
+        if layer is udp:
+            after = layers[k + 1]
+            return after.vni if isinstance(after, Vxlan | VxlanGpe | Geneve) else -1
+    return -1
+
+
+def _packet(ip: IPv4 | IPv6 | None, l4: UDP | TCP | None) -> tuple[Any, ...]:
+    """(src words, dst words, sport, dport, proto) of a packet's headers (0: none)."""
+    src = dst = [0] * 8
+    if ip is not None:
+        src, dst = _words(ip.src), _words(ip.dst)
+    if l4 is None:
+        return src, dst, 0, 0, 0
+    return src, dst, l4.src_port, l4.dst_port, 6 if isinstance(l4, TCP) else 17
+
+
 def facts_of(frame: Frame, number: int = 1) -> Facts:
     """The facts of every checksum field of ``frame``, in the parser's order; ``number``
     goes into the ``frame`` column."""
@@ -121,16 +150,19 @@ def facts_of(frame: Frame, number: int = 1) -> Facts:
         row["depth"], row["layer"], row["quoted"] = f.depth, _LAYER[f.layer], f.quoted
         row["status"], row["reason"] = _STATUS[f.status], _REASON[f.reason]
         ip, l4 = frame.headers_at(f.depth)
-        if ip is not None:
-            row["src"], row["dst"] = _words(ip.src), _words(ip.dst)
-            row["v6"] = not isinstance(ip, IPv4)
-        if l4 is not None:
-            row["sport"], row["dport"] = l4.src_port, l4.dst_port
-            row["proto"] = 6 if isinstance(l4, TCP) else 17
-            row["flags"] = l4.flags if isinstance(l4, TCP) else 0
-        row["inner_at"] = -1
+        row["src"], row["dst"], row["sport"], row["dport"], row["proto"] = _packet(ip, l4)
+        row["v6"] = ip is not None and not isinstance(ip, IPv4)
+        row["flags"] = l4.flags if isinstance(l4, TCP) else 0
+        row["inner_at"] = row["vni"] = -1
         if f.layer == "udp" and f.depth + 1 in depths:
             row["tunnel"] = True
+            row["vni"] = _vni(frame, l4)
+            inner_ip, inner_l4 = frame.headers_at(f.depth + 1)
+            if inner_ip is not None:
+                row["inner_ip"] = 4 if isinstance(inner_ip, IPv4) else 6
+                packet = _packet(inner_ip, inner_l4)
+                row["inner_src"], row["inner_dst"], row["inner_sport"] = packet[:3]
+                row["inner_dport"], row["inner_proto"] = packet[3:]
             inner = _inner(f, fields)
             if inner is not None:
                 row["inner_at"] = inner.field_offset - f.span_offset

@@ -17,7 +17,7 @@ from ..core.buffer import checksum, verify
 
 __all__ = ["LAYERS", "REASONS", "STATUSES", "ChecksumField", "Reason", "Status", "evaluate"]
 
-LAYERS = ("ipv4", "udp", "udplite", "tcp", "icmp", "icmpv6", "igmp", "gre")
+LAYERS = ("ipv4", "udp", "udplite", "tcp", "icmp", "icmpv6", "igmp", "gre", "pim", "vrrp")
 """The layers that carry a checksum field; a layer's code is its index here."""
 
 
@@ -64,7 +64,8 @@ class ChecksumField:
     """One checksum field of a frame and its verdict."""
 
     layer: str
-    """``ipv4``, ``udp``, ``udplite``, ``tcp``, ``icmp``, ``icmpv6``, ``igmp`` or ``gre``."""
+    """One of :data:`LAYERS`: ``ipv4``, ``udp``, ``udplite``, ``tcp``, ``icmp``, ``icmpv6``,
+    ``igmp``, ``gre``, ``pim`` or ``vrrp``."""
     depth: int
     """0 for the outermost IP packet, +1 at every further IP header (corpus README)."""
     quoted: bool

@@ -147,7 +147,7 @@ class IpMixin:
     def _gre(self, p: _Packet) -> None:
         raise NotImplementedError
 
-    def _pim(self, pos: int, end: int) -> None:
+    def _pim(self, p: _Packet) -> None:
         raise NotImplementedError
 
     # --- IP ---------------------------------------------------------------------------
@@ -324,7 +324,9 @@ class IpMixin:
         elif proto == 47:
             self._gre(p)
         elif proto == 103:
-            self._pim(p.start, p.end)
+            self._pim(p)
+        elif proto == 112:
+            self._vrrp(p)
 
     # --- transports -------------------------------------------------------------------
 
@@ -405,6 +407,25 @@ class IpMixin:
         walked past its transport header, so a quoted GRE header has no field.)"""
         if present:
             self._record(p, "gre", 4, p.claimed_end - p.start)
+
+    def _pim_checksum(self, p: _Packet) -> None:
+        """PIM version 2 (RFC 7761 section 4.9): over the message, but a Register's first 8
+        bytes only (not the packet it carries); over IPv6 the pseudo-header too."""
+        if p.start >= p.end or self.buf[p.start] >> 4 != 2:
+            return
+        register = self.buf[p.start] & 0xF == 1
+        length = 8 if register else p.claimed_end - p.start
+        pseudo = self._pseudo(p, 103, length) if p.version == 6 else 0
+        self._record(p, "pim", 2, length, pseudo=pseudo)
+
+    def _vrrp(self, p: _Packet) -> None:
+        """VRRP: version 2 (RFC 3768) sums the message, version 3 (RFC 5798) the
+        pseudo-header too; the field is at byte 6 in both."""
+        if p.start >= p.end or self.buf[p.start] >> 4 not in (2, 3):
+            return
+        length = p.claimed_end - p.start
+        pseudo = self._pseudo(p, 112, length) if self.buf[p.start] >> 4 == 3 else 0
+        self._record(p, "vrrp", 6, length, pseudo=pseudo)
 
     def _simple(
         self, p: _Packet, name: str, decode: Callable[..., L], csum_offset: int

@@ -91,7 +91,7 @@ def _lookup(values: Iterable[int], size: int) -> B:
 
 
 # IP protocols the parser reads past an IPv4 header (the others end the walk there).
-_READ_V4 = _lookup([1, 2, 4, 6, 17, 41, 47, 50, 51, 103, 136], 256)
+_READ_V4 = _lookup([1, 2, 4, 6, 17, 41, 47, 50, 51, 103, 112, 136], 256)
 _ICMP_ERRORS = _lookup([3, 4, 5, 11, 12], 256)  # they quote a packet (ICMPv6's: types 1-4)
 
 
@@ -414,6 +414,11 @@ def _one_layout(
             flags=np.where(tcp, blk.u16(il4 + 12) & 0xFFF, 0),
         ),
     )
+    # The VNI (bytes 4 to 6 of the VXLAN header, after the outer UDP header), and the
+    # packet the tunnel carries.
+    outer.update(vni=blk.u16(l4 + 12) << 8 | blk.u8(l4 + 14), inner_ip=6 if iv6 else 4)
+    outer.update(inner_src=packets[1]["src"], inner_dst=packets[1]["dst"])
+    outer.update(inner_sport=isport, inner_dport=idport, inner_proto=proto)
     fields = []
     if not ov6:
         fields.append(packets[0] | _ip_header(blk.u16(l3 + 10), o_hdr, l3))
@@ -565,6 +570,9 @@ def _merge(parts: list[Columns]) -> Columns:
     return {name: _pick(column, order) for name, column in table.items()}
 
 
+_NONE = ("inner_at", "vni")  # columns whose "none" is -1
+
+
 def _interleave(fields: list[dict[str, object]], keep: I64, frames: I64) -> Columns:
     """The columns of the fields of the records ``keep``, field after field of each record
     (a field with a ``present`` column only where that holds)."""
@@ -578,7 +586,7 @@ def _interleave(fields: list[dict[str, object]], keep: I64, frames: I64) -> Colu
     table: Columns = {}
     for name in FACT.names or ():
         dtype, shape = FACT.fields[name][0].base, FACT.fields[name][0].shape  # type: ignore[index]
-        default = -1 if name == "inner_at" else 0  # no inner field but the outer UDP one's
+        default = -1 if name in _NONE else 0  # none but the outer UDP field's
         out = np.empty((len(keep), len(fields), *shape), dtype=dtype)
         for k, columns_of in enumerate(fields):
             value = frames if name == "frame" else columns_of.get(name, default)

@@ -56,6 +56,8 @@ _PPP_IPV4 = 0x0021
 _PPP_IPV6 = 0x0057
 _GRE_PPP = 0x880B
 _GRE_WCCP = 0x883E  # Cisco WCCP redirection: an IPv4 packet, perhaps after a 4-byte header
+_GRE_ERSPAN = 0x88BE  # ERSPAN type I (no header) and II (8 bytes): a mirrored Ethernet frame
+_GRE_ERSPAN3 = 0x22EB  # ERSPAN type III: 12 bytes, 8 more with the O bit (a platform subheader)
 _ETH_NSH = 0x894F  # PPTP's enhanced GRE (RFC 2637)
 
 
@@ -277,11 +279,8 @@ class Walker(IpMixin):
             return
         if gre.version != 0 or gre.flags_version & 0x4000:
             return
-        if gre.protocol == _GRE_WCCP:
-            # WCCP v2 puts a 4-byte redirect header first, v1 none: as Wireshark tells them,
-            # by whether the payload already starts as IPv4
-            v1 = gre.end < end and self.buf[gre.end] >> 4 == 4
-            self._ipv4(gre.end if v1 else gre.end + 4, end, False)
+        if gre.protocol in (_GRE_ERSPAN, _GRE_ERSPAN3, _GRE_WCCP):
+            self._gre_mirrored(gre, end)
         elif gre.protocol == ETH_CMD:
             cmd = self._decode(
                 lambda r: CiscoMetadata.decode(r, self.ips, gre_form=True), gre.end, end, "cmd"
@@ -292,6 +291,23 @@ class Walker(IpMixin):
         else:
             self._ethertype(gre.protocol, gre.end, end)
 
+    def _gre_mirrored(self, gre: GRE, end: int) -> None:
+        """What ERSPAN and WCCP carry in GRE, after a header of their own (its length
+        told as Wireshark tells it): a mirrored Ethernet frame, a redirected IPv4 packet."""
+        if gre.protocol == _GRE_ERSPAN:  # type I has no sequence number and no header
+            start = gre.end + (8 if gre.sequence is not None else 0)
+        elif gre.protocol == _GRE_ERSPAN3:  # 12 bytes, and a subheader with the O bit
+            o_bit = gre.end + 12 <= end and self.buf[gre.end + 11] & 1
+            start = gre.end + 12 + (8 if o_bit else 0)
+        else:  # WCCP v2 has a 4-byte redirect header; v1 (the payload is IPv4 at once) none
+            v1 = gre.end < end and self.buf[gre.end] >> 4 == 4
+            start = gre.end if v1 else gre.end + 4
+        start = min(start, end)  # a header cut short: the frame inside is cut (truncated)
+        if gre.protocol == _GRE_WCCP:
+            self._ipv4(start, end, False)
+        else:
+            self._ethernet(start, end)
+
     def _ppp_payload(self, protocol: int, pos: int, end: int) -> None:
         """IPv4 or IPv6 after a PPP header (anything else, MPPE included, is payload)."""
         if protocol == _PPP_IPV4:
@@ -299,8 +315,11 @@ class Walker(IpMixin):
         elif protocol == _PPP_IPV6:
             self._ipv6(pos, end, False)
 
-    def _pim(self, pos: int, end: int) -> None:
-        """PIM (IP protocol 103): a version 2 Register carries an IP packet."""
+    def _pim(self, p: _Packet) -> None:
+        """PIM (IP protocol 103): its checksum, then a version 2 Register carries an IP
+        packet."""
+        pos, end = p.start, p.end
+        self._pim_checksum(p)
         pim = self._decode(lambda r: PimRegister.decode(r, self.ips), pos, end, "pim")
         if pim is None:
             return

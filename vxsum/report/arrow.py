@@ -23,16 +23,17 @@ from ..verdicts import text
 from ..verdicts.labels import LABELS
 from ..verdicts.prenat import PreNatCapture
 from .analysis import Options, analyze_rows
-from .rows import display_filters, harmless
+from .rows import FLOW_COLUMNS, Addresses, display_filters, flow_columns, harmless
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["SCHEMA_VERSION", "record_batch", "scan", "schema"]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 """The row contract's version, in the schema's metadata (``vxsum.schema_version``): 2
-appended ``time``, ``record_offset`` and ``display_filter`` (docs/cli.md says when it
+appended ``time``, ``record_offset`` and ``display_filter``, 3 the packet's, flow's and
+tunnel's columns (:data:`~vxsum.report.rows.FLOW_COLUMNS`; docs/cli.md says when it
 changes)."""
 
 Source = str | os.PathLike[str] | BinaryIO
@@ -73,6 +74,10 @@ def schema() -> pa.Schema:
             ("time", pa.int64()),
             ("record_offset", pa.int64()),
             ("display_filter", pa.string()),
+            *(
+                (name, pa.string() if name.endswith(("src", "dst")) else pa.int32())
+                for name in FLOW_COLUMNS
+            ),
         ],
         metadata={"vxsum.schema_version": SCHEMA_VERSION},
     )
@@ -104,7 +109,28 @@ def record_batch(
         pa.array(offset, mask=offset < 0),
         pa.array(display_filters(rows), pa.string()),
     ]
+    for column in flow_columns(rows):
+        if isinstance(column, Addresses) and column.ipv4_only():
+            columns.append(_ipv4_strings(pa, column))
+        elif isinstance(column, Addresses):
+            distinct, at = column.distinct()
+            missing = np.array([t is None for t in distinct], dtype=bool)
+            texts = pa.array(["" if t is None else t for t in distinct], pa.string())
+            index = pa.array(at.astype(np.int32), mask=missing[at])
+            columns.append(pa.DictionaryArray.from_arrays(index, texts).dictionary_decode())
+        else:
+            columns.append(pa.array(column.values.astype(np.int32), mask=column.null))
     return pa.RecordBatch.from_arrays(columns, schema=into if into is not None else schema())
+
+
+def _ipv4_strings(pa: Any, column: Addresses) -> pa.Array:
+    """IPv4 addresses as an Arrow string array, made from their bytes at once."""
+    dotted, lengths = column.ipv4_bytes()
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    valid = np.packbits(column.present, bitorder="little")
+    buffers = [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(dotted[dotted != 0])]
+    return pa.Array.from_buffers(pa.string(), len(lengths), buffers)
 
 
 def scan(

@@ -1,6 +1,6 @@
 """Verdict rows on their way out: which to list, and where they wait until written.
 
-A row is one checksum field of one frame (:data:`vxsum.verdicts.labels.ROW`), about 160
+A row is one checksum field of one frame (:data:`vxsum.verdicts.labels.ROW`), about 200
 bytes of codes and numbers whichever path made it. The rows of a file wait in a
 :class:`Spool` (a temporary file) until the file is read to its end, when flow evidence
 is final; memory stays flat however many rows there are.
@@ -16,12 +16,17 @@ import numpy.typing as npt
 
 from ..capture.walking import NO_TIMESTAMP
 from ..verdicts.labels import HARMLESS, LABELS, ROW, Label
+from ..verdicts.text import FLOW_COLUMNS, Addresses, Numbers, flow_columns
 
 __all__ = [
     "COLUMNS",
+    "FLOW_COLUMNS",
     "TABLE_COLUMNS",
+    "Addresses",
+    "Numbers",
     "Spool",
     "display_filters",
+    "flow_columns",
     "harmless",
     "quiet",
     "times",
@@ -43,6 +48,7 @@ COLUMNS = [
     "time",
     "record_offset",
     "display_filter",
+    *FLOW_COLUMNS,
 ]
 """The jsonl contract's keys, in order; ``quoted`` follows where true. Columns are only
 ever appended (docs/cli.md, "Versions of the row contract")."""

@@ -18,6 +18,7 @@ import json
 import queue
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 import numpy as np
@@ -26,7 +27,16 @@ import numpy.typing as npt
 from ..frames.fields import LAYERS
 from ..verdicts import text
 from ..verdicts.labels import LABELS, Label
-from .rows import TABLE_COLUMNS, display_filters, harmless, times
+from .rows import (
+    FLOW_COLUMNS,
+    TABLE_COLUMNS,
+    Addresses,
+    Numbers,
+    display_filters,
+    flow_columns,
+    harmless,
+    times,
+)
 
 __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
 
@@ -43,6 +53,75 @@ def _name(value: str | None) -> str:
 
 
 _LABEL_NAMES = [str(label) for label in LABELS]
+_FLOW_FIELDS = (  # the row fields flow_columns reads
+    *("src", "dst", "v6", "proto", "sport", "dport", "vni"),
+    *("inner_src", "inner_dst", "inner_ip", "inner_proto", "inner_sport", "inner_dport"),
+)
+_FLOW_KEYS = [f', "{name}": '.encode() for name in FLOW_COLUMNS[1:]]
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A column of text for :func:`_format_numbers`: row i's bytes are
+    ``bytes[i, :lengths[i]]``, zero bytes after them."""
+
+    bytes: npt.NDArray[np.uint8]
+    lengths: npt.NDArray[np.int64]
+
+
+def _table(texts: Sequence[bytes]) -> _Text:
+    """``texts`` as a table of rows, for :func:`_gather` to pick from."""
+    table = np.array(texts, dtype=bytes)
+    width = max(table.dtype.itemsize, 1)
+    rows = np.zeros((len(texts), width), dtype=np.uint8)
+    rows[:] = table.view(np.uint8).reshape(len(texts), -1) if len(texts) else 0
+    return _Text(rows, np.array([len(t) for t in texts], dtype=np.int64))
+
+
+def _gather(table: _Text, index: npt.NDArray[np.intp]) -> _Text:
+    return _Text(np.take(table.bytes, index, axis=0), np.take(table.lengths, index))
+
+
+def _ipv4_json(column: Addresses) -> _Text:
+    """IPv4 addresses as JSON strings, dotted, or ``null`` (the zero bytes inside a row
+    are dropped when the lines are made)."""
+    dotted, lengths = column.ipv4_bytes()
+    out = np.zeros((len(lengths), 17), dtype=np.uint8)
+    out[:, 1:16] = dotted
+    out[:, 0] = out[:, 16] = ord('"')
+    lengths = lengths + 2
+    null = ~column.present
+    out[null] = 0
+    out[null, :4] = np.frombuffer(b"null", dtype=np.uint8)
+    lengths[null] = 4
+    return _Text(out, lengths)
+
+
+def _small() -> _Text:
+    """The decimals of 0 to 65535, then null: made once, when first needed."""
+    if not _SMALL:
+        _SMALL.append(_table([str(k).encode() for k in range(0x10000)] + [b"null"]))
+    return _SMALL[0]
+
+
+_SMALL: list[_Text] = []  # _small()'s table
+
+
+def _json_column(column: Addresses | Numbers) -> npt.NDArray[np.int64] | _Text:
+    """A flow column for :func:`_format_numbers`: addresses as JSON (``"..."`` or
+    ``null``), numbers below 65536 (ports, protocols) from a table, others as int64 with
+    -1 for null."""
+    if isinstance(column, Addresses):
+        if column.ipv4_only():
+            return _ipv4_json(column)
+        distinct, index = column.distinct()
+        texts = [b"null" if t is None else f'"{t}"'.encode() for t in distinct]
+        return _gather(_table(texts), index)
+    if int(column.values.max(initial=0)) > 0xFFFF:
+        return np.where(column.null, -1, column.values)
+    return _gather(_small(), np.where(column.null, 0x10000, column.values))
+
+
 _PLAIN = np.array([label in (Label.GOOD, Label.NO_CHECKSUM) for label in LABELS])
 
 
@@ -74,6 +153,7 @@ def _columns(rows: npt.NDArray[np.void]) -> tuple[list[int], ...] | tuple[list[A
         times(rows).tolist(),
         offsets.tolist(),
         display_filters(rows),
+        *(c.values() if isinstance(c, Addresses) else c.python() for c in flow_columns(rows)),
     )
 
 
@@ -126,11 +206,16 @@ class JsonlWriter:
                     + b', "time": ',
                     b', "record_offset": ',
                     b', "display_filter": "frame.number == ',
-                    b'"}\n',
+                    b'", "src": ',
+                    *_FLOW_KEYS,
+                    b"}\n",
                 )
             )
         named = ("frame", "stored", "expected", "time", "record_offset", "frame")
+        numbers: list[npt.NDArray[np.int64] | _Text]
         numbers = [rows[name][sel].astype(np.int64) for name in named]
+        picked = {name: rows[name][sel] for name in _FLOW_FIELDS}
+        numbers += [_json_column(c) for c in flow_columns(picked)]
         blob, lengths = _format_numbers(templates, np.searchsorted(kinds, key[sel]), numbers)
         if not len(other):
             self._writer.write(blob)
@@ -138,12 +223,13 @@ class JsonlWriter:
         texts = self._one_by_one(head, rows, other)
         ends = np.concatenate([[0], np.cumsum(lengths)])
         cuts = ends[np.searchsorted(sel, other)].tolist()  # plain bytes before each other row
-        pieces, last = [], 0
+        pieces: list[bytes | memoryview] = []
+        last, view = 0, memoryview(blob)  # slices of a view, written one by one: no copy
         for cut, line in zip(cuts, texts, strict=True):
-            pieces += [blob[last:cut], line.encode()]
+            pieces += [view[last:cut], line.encode()]
             last = cut
-        pieces.append(blob[last:])
-        self._writer.write(b"".join(pieces))
+        pieces.append(view[last:])
+        self._writer.write(pieces)
 
     def _one_by_one(
         self, head: str, rows: npt.NDArray[np.void], which: npt.NDArray[np.intp]
@@ -158,7 +244,12 @@ class JsonlWriter:
             f'"harmless": {"true" if ok else "false"}, "detail": {js(detail)}, '
             f'"confirmed_by": {_name(by)}, "hypothesis": {_name(hypothesis)}, '
             f'"port_before_nat": {_null(port)}, "time": {_null(time)}, '
-            f'"record_offset": {_null(offset)}, "display_filter": "{where}"{tails[quoted]}'
+            f'"record_offset": {_null(offset)}, "display_filter": "{where}", '
+            f'"src": {_name(src)}, "dst": {_name(dst)}, "sport": {_null(sport)}, '
+            f'"dport": {_null(dport)}, "protocol": {_null(proto)}, "vni": {_null(vni)}, '
+            f'"inner_src": {_name(isrc)}, "inner_dst": {_name(idst)}, '
+            f'"inner_sport": {_null(isport)}, "inner_dport": {_null(idport)}, '
+            f'"inner_protocol": {_null(iproto)}{tails[quoted]}'
             for (
                 frame,
                 depth,
@@ -175,6 +266,17 @@ class JsonlWriter:
                 time,
                 offset,
                 where,
+                src,
+                dst,
+                sport,
+                dport,
+                proto,
+                vni,
+                isrc,
+                idst,
+                isport,
+                idport,
+                iproto,
             ) in zip(*cols, strict=True)
         ]
         return lines
@@ -187,17 +289,23 @@ class JsonlWriter:
 def _format_numbers(
     templates: Sequence[tuple[bytes, ...]],
     kind: npt.NDArray[np.intp],
-    numbers: list[npt.NDArray[np.int64]],
+    numbers: list[npt.NDArray[np.int64] | _Text],
 ) -> tuple[bytes, npt.NDArray[np.int64]]:
     """Lines ``t[0] n0 t[1] n1 ... t[k]`` (t = ``templates[kind[i]]``, n the decimal
-    ``numbers[j][i] >= 0``), formatted with numpy; returns them joined, and their lengths.
+    ``numbers[j][i] >= 0``, ``null`` for -1, or row i of a :class:`_Text`), formatted with
+    numpy; returns them joined, and their lengths.
 
     Each line is laid out in a fixed-width row of a byte matrix, digits right-aligned in
     their fields and every unused byte 0; dropping the zero bytes (JSON text has none)
     leaves the lines, in order.
     """
     n = len(kind)
-    widths = [max(1, len(str(int(x.max())))) if len(x) else 1 for x in numbers]
+    widths = [
+        x.bytes.shape[1]
+        if isinstance(x, _Text)
+        else max(1 if x.min(initial=0) >= 0 else 4, len(str(int(x.max(initial=0)))))
+        for x in numbers
+    ]
     part = [max(len(t[j]) for t in templates) for j in range(len(numbers) + 1)]
     starts = np.cumsum([0] + [p + w for p, w in zip(part, [*widths, 0], strict=True)])
     table = np.zeros((len(templates), int(starts[-1])), dtype=np.uint8)  # the fixed bytes
@@ -208,9 +316,16 @@ def _format_numbers(
     matrix = table[kind]
     lengths = np.array([sum(map(len, t)) for t in templates], dtype=np.int64)[kind]
     for j, x in enumerate(numbers):
+        first = int(starts[j]) + part[j]
+        if isinstance(x, _Text):  # bytes, left-aligned (zero bytes pad them)
+            matrix[:, first : first + widths[j]] = x.bytes
+            lengths += x.lengths
+            continue
+        null = x < 0
+        x = np.where(null, 0, x)
         x = x.astype(np.uint32 if int(x.max(initial=0)) < 1 << 32 else np.uint64)
         ten = x.dtype.type(10)
-        last = int(starts[j]) + part[j] + widths[j] - 1
+        last = first + widths[j] - 1
         for k in range(widths[j]):  # digits from the right; 0 before the first
             q = x // ten
             digit = (x - q * ten).astype(np.uint8) + np.uint8(48)
@@ -218,7 +333,13 @@ def _format_numbers(
             matrix[:, last - k] = digit * shown
             lengths += shown
             x = q
-    return matrix[matrix != 0].tobytes(), lengths
+        if null.any():  # the single 0 written there becomes null
+            matrix[null, last - 3 : last + 1] = np.frombuffer(b"null", dtype=np.uint8)
+            lengths += 3 * null
+    return matrix.tobytes().translate(None, b"\0"), lengths  # 3 times matrix[matrix != 0]
+
+
+_Block = bytes | list[bytes | memoryview]
 
 
 class _Background:
@@ -227,7 +348,7 @@ class _Background:
 
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[_Block | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -236,7 +357,8 @@ class _Background:
         while (block := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.out.write(block)
+                    for piece in [block] if isinstance(block, bytes) else block:
+                        self.out.write(piece)
                 except BaseException as err:  # raised in the caller's thread
                     self.error = err
 
@@ -244,7 +366,8 @@ class _Background:
         if self.error is not None:
             raise self.error
 
-    def write(self, block: bytes) -> None:
+    def write(self, block: _Block) -> None:
+        """Write ``block``: bytes, or pieces written one after the other (no join)."""
         self._check()
         self.queue.put(block)
 
@@ -267,7 +390,8 @@ class CsvWriter:
     def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
         cols = _columns(rows)
         frame, depth, layer, value, exp, verdict, ok, detail, by, hyp, port, quoted = cols[:12]
-        time, offset, where = cols[12:]
+        time, offset, where = cols[12:15]
+        flow = [["" if x is None else x for x in c] for c in cols[15:]]
         self.csv.writerows(
             zip(
                 [path] * len(rows),
@@ -286,6 +410,7 @@ class CsvWriter:
                 ["" if x is None else x for x in time],
                 ["" if x is None else x for x in offset],
                 where,
+                *flow,
                 strict=True,
             )
         )

@@ -127,7 +127,16 @@ class Verdict:
             "confirmed_by": self.confirmed_by,
             "hypothesis": self.hypothesis,
             "port_before_nat": text.ports_before_nat(self._rows())[0],
+            **self.flow(),
         }
+
+    def flow(self) -> dict[str, object]:
+        """The packet, flow and tunnel of the field, as in a jsonl row: ``src``, ``dst``,
+        ``sport``, ``dport``, ``protocol``, ``vni`` and the ``inner_`` five
+        (:data:`~vxsum.verdicts.text.FLOW_COLUMNS`; None where they do not apply)."""
+        columns = text.flow_columns(self._rows())
+        values = [c.values() if isinstance(c, text.Addresses) else c.python() for c in columns]
+        return {name: v[0] for name, v in zip(text.FLOW_COLUMNS, values, strict=True)}
 
 
 def classify(
