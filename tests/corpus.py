@@ -27,7 +27,7 @@ STATUS = {
     "illegal": "illegal-zero",
 }
 LAYER = {"ipv4": "ip"}
-_NOT_IN_CORPUS_JSON = {"udplite", "gre", "pim", "vrrp"}
+_NOT_IN_CORPUS_JSON = {"udplite", "gre", "pim", "vrrp", "icmpext"}
 """vxsum's layers the corpus's tshark JSON leaves out (it keeps ip, udp, tcp, icmp, icmpv6
 and igmp)."""
 

@@ -438,7 +438,7 @@ def test_row_filter_values_are_checked(
     capture = str(captures["bundled"])
     for option, value, message in [
         ("--layer", "ip", "unknown layer 'ip' (layers: ipv4, udp, udplite, tcp, icmp, "
-         "icmpv6, igmp, gre, pim, vrrp)"),
+         "icmpv6, igmp, gre, pim, vrrp, icmpext)"),
         ("--depth", "8", "unknown depth '8' (depths: 0, 1, 2, 3, 4, 5, 6, 7)"),
         ("--depth", "-1", "unknown depth '-1' (depths: 0, 1, 2, 3, 4, 5, 6, 7)"),
         ("--depth", ",", "give at least one depth: ','"),

@@ -16,7 +16,7 @@ EXPECTED = {
     "scapy": {"good": 522, "corrupt": 4, "offload-seed": 2},
     "tcpdump": {
         "good": 1658,  # 4 of them PIM checksums, checked since issue 17
-        "unverifiable": 186,
+        "unverifiable": 187,  # 1 an ICMP extension structure cut short (issue 17)
         "offload-seed": 138,
         "corrupt": 138,
         "no-checksum": 77,

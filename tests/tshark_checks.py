@@ -29,7 +29,7 @@ OPTIONS = [
     *("-o", "tcp.check_checksum:TRUE", "-o", "ip.defragment:FALSE"),
     *("-o", "ipv6.defragment:FALSE", "-d", "udp.port==8472,vxlan"),
 ]
-PROTOCOL = {"ipv4": "ip", "udplite": "udp"}
+PROTOCOL = {"ipv4": "ip", "udplite": "udp", "icmpext": "icmp.ext"}
 """vxsum's layer names that tshark calls otherwise (UDP-Lite shares UDP's fields)."""
 _SUFFIXES = (".checksum.status", ".cksum.status")
 

@@ -17,7 +17,10 @@ from ..core.buffer import checksum, verify
 
 __all__ = ["LAYERS", "REASONS", "STATUSES", "ChecksumField", "Reason", "Status", "evaluate"]
 
-LAYERS = ("ipv4", "udp", "udplite", "tcp", "icmp", "icmpv6", "igmp", "gre", "pim", "vrrp")
+LAYERS = (
+    *("ipv4", "udp", "udplite", "tcp", "icmp", "icmpv6", "igmp"),
+    *("gre", "pim", "vrrp", "icmpext"),  # added later: codes only ever appended
+)
 """The layers that carry a checksum field; a layer's code is its index here."""
 
 
@@ -65,7 +68,7 @@ class ChecksumField:
 
     layer: str
     """One of :data:`LAYERS`: ``ipv4``, ``udp``, ``udplite``, ``tcp``, ``icmp``, ``icmpv6``,
-    ``igmp``, ``gre``, ``pim`` or ``vrrp``."""
+    ``igmp``, ``gre``, ``pim``, ``vrrp`` or ``icmpext`` (an ICMP extension structure)."""
     depth: int
     """0 for the outermost IP packet, +1 at every further IP header (corpus README)."""
     quoted: bool

@@ -510,8 +510,34 @@ class IpMixin:
 
     def _icmp(self, p: _Packet) -> None:
         icmp = self._simple(p, "icmp", ICMP.decode, ICMP.checksum_offset)
-        if icmp is not None and icmp.is_error and not p.quoted:
+        if icmp is None or p.quoted:
+            return
+        if icmp.is_error:
             self._ipv4(icmp.end, p.end, True)
+        at = self._icmp_extension(p, icmp)
+        if at is not None:  # its own checksum, over the structure to the message's end
+            self._record(_with_start(p, at), "icmpext", 2, p.claimed_end - at)
+
+    def _icmp_extension(self, p: _Packet, icmp: ICMP | ICMPv6) -> int | None:
+        """Where an ICMP extension structure (version 2) starts, as Wireshark finds it: in
+        an RFC 8335 extended echo request right after the header; in an unreachable, time
+        exceeded or parameter problem message after the original datagram, whose length
+        RFC 4884 puts in byte 5 (ICMP, 32-bit words) or 4 (ICMPv6, 64-bit words), at least
+        128 bytes, or, in ICMP where that is 0 (RFC 4950 before RFC 4884), after 128
+        bytes of it."""
+        v6 = isinstance(icmp, ICMPv6)
+        if icmp.type == (160 if v6 else 42):
+            at = icmp.end
+        elif icmp.type in ((1, 3) if v6 else (3, 11, 12)):
+            size = icmp.rest[0] * 8 if v6 else icmp.rest[1] * 4
+            if (size and size < 128) or (v6 and not size):
+                return None
+            at = icmp.end + (size or 128)
+        else:
+            return None
+        if at + 4 > min(p.claimed_end, p.end) or self.buf[at] >> 4 != 2:
+            return None
+        return at
 
     def _icmpv6(self, p: _Packet) -> None:
         if p.quoted:  # as for ICMP, see _simple
@@ -526,8 +552,13 @@ class IpMixin:
         if icmp is None:
             return
         self._add(icmp)
-        if icmp.is_error and not p.quoted:
+        if p.quoted:
+            return
+        if icmp.is_error:
             self._ipv6(icmp.end, p.end, True)
+        at = self._icmp_extension(p, icmp)
+        if at is not None:  # no pseudo-header: the structure's own checksum (RFC 4884)
+            self._record(_with_start(p, at), "icmpext", 2, p.claimed_end - at)
 
 
 def _with_reason(p: _Packet, reason: Reason) -> _Packet:

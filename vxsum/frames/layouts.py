@@ -92,7 +92,9 @@ def _lookup(values: Iterable[int], size: int) -> B:
 
 # IP protocols the parser reads past an IPv4 header (the others end the walk there).
 _READ_V4 = _lookup([1, 2, 4, 6, 17, 41, 47, 50, 51, 103, 112, 136], 256)
-_ICMP_ERRORS = _lookup([3, 4, 5, 11, 12], 256)  # they quote a packet (ICMPv6's: types 1-4)
+# ICMP messages for the parser: errors quote a packet (ICMPv6's: types 1-4), and an extended
+# echo request (42; ICMPv6's 160, RFC 8335) carries an extension structure with a checksum
+_ICMP_ERRORS = _lookup([3, 4, 5, 11, 12, 42], 256)
 
 
 class _Block:
@@ -294,7 +296,7 @@ def _plain_layout(
     fits &= ~(short & config.strict)  # (and is an error in strict mode)
     read &= ~short
     kind = blk.u8(l4)
-    error = (kind >= 1) & (kind <= 4) if v6 else _ICMP_ERRORS[kind]
+    error = ((kind >= 1) & (kind <= 4)) | (kind == 160) if v6 else _ICMP_ERRORS[kind]
     fits &= ~(read & icmp & error)  # an ICMP error quotes a packet: the parser
     sport, dport = blk.u16(l4), blk.u16(l4 + 2)
     tunnel = _tunnel_ports(config)
