@@ -22,6 +22,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from corpus import read_records
 
 import vxsum
 from vxsum.capture import NO_TIMESTAMP
@@ -43,13 +44,7 @@ class Built:
 
 def _frames() -> list[bytes]:
     """The frames of the shipped microsecond little-endian pcap (six harmful, one not)."""
-    data = SHIPPED.read_bytes()
-    out, at = [], _PCAP.size
-    while at < len(data):
-        _, _, caplen, _ = _RECORD.unpack_from(data, at)
-        out.append(data[at + 16 : at + 16 + caplen])
-        at += 16 + caplen
-    return out
+    return [record.data for record in read_records(SHIPPED)]
 
 
 def _pcap(folder: Path) -> Built:

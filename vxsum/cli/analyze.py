@@ -226,8 +226,6 @@ def run(args: argparse.Namespace) -> int:
                 json_path = outputs.enter_context(destination(args.summary_json, inputs))
             if args.report is not None:
                 html_path = outputs.enter_context(destination(args.report, inputs))
-            if timeline is not None:
-                outputs.callback(timeline.close)
             name = "standard output" if path is None else args.output
             reports = (
                 _analyze_into(args, options, files, path, name, unread, timeline) if files else []
@@ -277,7 +275,6 @@ def _write_report(
     """The HTML page of ``--report target``, to ``path`` (renamed to ``target`` after)."""
     from ..report.html import write_html_report
 
-    timeline.close()  # the files' second reading ends here
     with writing(target):
         write_html_report(path, summary, timeline, reports=reports)
 
