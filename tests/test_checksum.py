@@ -14,7 +14,7 @@ from reference import reference_checksum, reference_sum
 from scapy.utils import checksum as scapy_checksum
 
 import vxsum
-from vxsum.core.buffer import NUMPY_MIN_BYTES
+from vxsum.core.buffer import NUMPY_MIN_BYTES, field_checksum
 
 
 def test_every_length_up_to_2000_matches_all_oracles() -> None:
@@ -210,3 +210,28 @@ def test_numpy_path_does_not_overflow_32_bits() -> None:
     assert vxsum.checksum(data) == reference_checksum(data) == 0
     data = b"\xff\xff\xff\xfe" * (NUMPY_MIN_BYTES * 16)
     assert vxsum.checksum(data) == reference_checksum(data)
+
+
+@given(
+    st.binary(min_size=2, max_size=2048).filter(lambda b: len(b) >= 2),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 2000),
+    st.sampled_from([0, 0xFFFF, 0xFFFE, 1]) | st.integers(0, 0xFFFF),
+)
+def test_field_checksum_is_checksum_and_verify_in_one_pass(
+    data: bytes, pseudo: int, at: int, stored: int
+) -> None:
+    """The parser's one-pass helper gives what the two public calls give, zero fields,
+    all-zero spans and -0 included."""
+    at = min(at, len(data) - 2) & ~1
+    span = data[:at] + stored.to_bytes(2, "big") + data[at + 2 :]
+    for initial in (0, pseudo):
+        cancelled = vxsum.checksum(span, initial + (0xFFFF ^ stored))
+        due = (cancelled, vxsum.verify(span, initial))
+        assert field_checksum(span, initial, stored) == due
+        assert field_checksum(memoryview(span), initial, stored) == due
+        assert field_checksum(np.frombuffer(span, np.uint8), initial, stored) == due
+        assert field_checksum(bytes(len(span)), initial, 0) == (
+            vxsum.checksum(bytes(len(span)), initial + 0xFFFF),
+            vxsum.verify(bytes(len(span)), initial),
+        )

@@ -12,6 +12,8 @@ and protocol of the packet it carries.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ __all__ = [
     "Facts",
     "columns",
     "empty",
+    "fact_tuples",
     "facts_of",
     "gather",
     "layer_code",
@@ -99,9 +102,20 @@ def status_code(status: object) -> int:
     return _STATUS[status]  # type: ignore[index]
 
 
-def _words(address: bytes) -> list[int]:
-    padded = address.ljust(16, b"\0")
-    return [int.from_bytes(padded[k : k + 2], "big") for k in range(0, 16, 2)]
+_ZERO_WORDS: tuple[int, ...] = (0,) * 8
+_WORDS: Callable[[bytes], tuple[int, ...]] = struct.Struct(">8H").unpack
+_words_cache: dict[bytes, tuple[int, ...]] = {}
+
+
+def _words(address: bytes) -> tuple[int, ...]:
+    """An address as eight big-endian 16-bit words (IPv4 zero-padded); the few addresses
+    a capture holds are converted once."""
+    words = _words_cache.get(address)
+    if words is None:
+        if len(_words_cache) > 4096:
+            _words_cache.clear()
+        words = _words_cache[address] = _WORDS(address.ljust(16, b"\0")[:16])
+    return words
 
 
 def _inner(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumField | None:
@@ -127,51 +141,86 @@ def _vni(frame: Frame, udp: UDP | TCP | None) -> int:
 
 def _packet(ip: IPv4 | IPv6 | None, l4: UDP | TCP | None) -> tuple[Any, ...]:
     """(src words, dst words, sport, dport, proto) of a packet's headers (0: none)."""
-    src = dst = [0] * 8
+    src = dst = _ZERO_WORDS
     if ip is not None:
         src, dst = _words(ip.src), _words(ip.dst)
     if l4 is None:
         return src, dst, 0, 0, 0
-    return src, dst, l4.src_port, l4.dst_port, 6 if isinstance(l4, TCP) else 17
+    return src, dst, l4.src_port, l4.dst_port, 6 if type(l4) is TCP else 17
+
+
+_NO_TUNNEL = (0, 0, 0, 0, 0, False)  # inner_stored ... inner_status, tunnel
+_NO_INNER = (-1, _ZERO_WORDS, _ZERO_WORDS, 0, 0, 0, 0)  # vni, inner_src ... inner_ip
+
+
+def fact_tuples(frame: Frame, number: int = 1) -> list[tuple[Any, ...]]:
+    """The facts of every checksum field of ``frame`` as tuples in :data:`FACT`'s field
+    order: ``numpy.array(tuples, dtype=FACT)`` makes the rows. Callers that judge many
+    frames collect the tuples of all of them and make one array, which costs a small part
+    of making one per frame."""
+    fields = frame.checksums
+    out = []
+    depths = {f.depth for f in fields}
+    for f in fields:
+        ip, l4 = frame.headers_at(f.depth)
+        src, dst, sport, dport, proto = _packet(ip, l4)
+        inner_at, tunnel, inner = -1, _NO_TUNNEL, _NO_INNER
+        if f.layer == "udp" and f.depth + 1 in depths:
+            inner_ip, inner_l4 = frame.headers_at(f.depth + 1)
+            version = 0 if inner_ip is None else 4 if type(inner_ip) is IPv4 else 6
+            inner = (_vni(frame, l4), *_packet(inner_ip, inner_l4), version)
+            field = _inner(f, fields)
+            if field is None:
+                tunnel = (0, 0, 0, 0, 0, True)
+            else:
+                inner_at = field.field_offset - f.span_offset
+                expected = 0 if field.expected is None else field.expected
+                tunnel = (
+                    field.stored,
+                    expected,
+                    field.pseudo_sum,
+                    _LAYER[field.layer],
+                    _STATUS[field.status],
+                    True,
+                )
+        out.append(
+            (
+                number,
+                f.field_offset,
+                f.span_offset,
+                f.span_length,
+                -1 if f.expected is None else f.expected,
+                inner_at,
+                src,
+                dst,
+                f.stored,
+                f.pseudo_sum,
+                sport,
+                dport,
+                tunnel[0],
+                tunnel[1],
+                tunnel[2],
+                l4.flags if type(l4) is TCP else 0,
+                f.depth,
+                _LAYER[f.layer],
+                _STATUS[f.status],
+                _REASON[f.reason],
+                proto,
+                tunnel[3],
+                tunnel[4],
+                tunnel[5],
+                ip is not None and type(ip) is not IPv4,
+                f.quoted,
+                *inner,
+            )
+        )
+    return out
 
 
 def facts_of(frame: Frame, number: int = 1) -> Facts:
     """The facts of every checksum field of ``frame``, in the parser's order; ``number``
     goes into the ``frame`` column."""
-    fields = frame.checksums
-    out = np.zeros(len(fields), dtype=FACT)
-    depths = {f.depth for f in fields}
-    for row, f in zip(out, fields, strict=True):
-        row["frame"] = number
-        row["field_offset"], row["span_offset"] = f.field_offset, f.span_offset
-        row["span_length"] = f.span_length
-        row["expected"] = -1 if f.expected is None else f.expected
-        row["stored"], row["pseudo"] = f.stored, f.pseudo_sum
-        row["depth"], row["layer"], row["quoted"] = f.depth, _LAYER[f.layer], f.quoted
-        row["status"], row["reason"] = _STATUS[f.status], _REASON[f.reason]
-        ip, l4 = frame.headers_at(f.depth)
-        row["src"], row["dst"], row["sport"], row["dport"], row["proto"] = _packet(ip, l4)
-        row["v6"] = ip is not None and not isinstance(ip, IPv4)
-        row["flags"] = l4.flags if isinstance(l4, TCP) else 0
-        row["inner_at"] = row["vni"] = -1
-        if f.layer == "udp" and f.depth + 1 in depths:
-            row["tunnel"] = True
-            row["vni"] = _vni(frame, l4)
-            inner_ip, inner_l4 = frame.headers_at(f.depth + 1)
-            if inner_ip is not None:
-                row["inner_ip"] = 4 if isinstance(inner_ip, IPv4) else 6
-                packet = _packet(inner_ip, inner_l4)
-                row["inner_src"], row["inner_dst"], row["inner_sport"] = packet[:3]
-                row["inner_dport"], row["inner_proto"] = packet[3:]
-            inner = _inner(f, fields)
-            if inner is not None:
-                row["inner_at"] = inner.field_offset - f.span_offset
-                row["inner_layer"] = _LAYER[inner.layer]
-                row["inner_status"] = _STATUS[inner.status]
-                row["inner_stored"] = inner.stored
-                row["inner_expected"] = 0 if inner.expected is None else inner.expected
-                row["inner_pseudo"] = inner.pseudo_sum
-    return out
+    return np.array(fact_tuples(frame, number), dtype=FACT)
 
 
 def empty() -> Facts:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..core.buffer import checksum, verify
+from ..core.buffer import checksum, field_checksum
 
 __all__ = ["LAYERS", "REASONS", "STATUSES", "ChecksumField", "Reason", "Status", "evaluate"]
 
@@ -150,8 +150,7 @@ def evaluate(
     if captured < span_length:
         return record(Status.UNVERIFIABLE, why=Reason.SNAPLEN)
     span = buf[span_offset : span_offset + span_length]
-    # Adding ~stored cancels the stored value: the checksum of the span with a zero field.
-    expected = checksum(span, pseudo_sum + (0xFFFF ^ stored))
+    expected, good = field_checksum(span, pseudo_sum, stored)
     if expected == 0 and not pseudo_sum:
         # Cancelling adds -0 where the rest is all zero (an ICMP echo reply with id,
         # sequence and data all 0): its checksum is 0xFFFF, the only value that verifies.
@@ -160,7 +159,7 @@ def evaluate(
             expected = 0xFFFF
     if expected == 0 and layer in ("udp", "udplite"):
         expected = 0xFFFF
-    if verify(span, pseudo_sum):
+    if good:
         return record(Status.GOOD, expected)
     if reason is Reason.LENGTH_ZERO:
         return record(Status.UNVERIFIABLE, why=reason)

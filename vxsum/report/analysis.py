@@ -28,7 +28,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +38,7 @@ from ..capture.problems import ProblemLog, kind_of
 from ..capture.reader import CaptureBatch, CaptureReader
 from ..errors import ParseError, VxsumError
 from ..frames.config import DEFAULT_CONFIG, ParseConfig
-from ..frames.facts import FACT, Columns, facts_of, gather
+from ..frames.facts import FACT, Columns, fact_tuples, gather
 from ..frames.frame import Frame, parse
 from ..frames.layouts import common_facts
 from ..kernel.conntrack import Conntrack
@@ -149,18 +149,18 @@ def _batch_rows(
                 parsed[number] = None
         return parsed[number]
 
-    slow = []
+    slow: list[tuple[Any, ...]] = []
     for k in rest[~doomed[rest]].tolist():
         found = frame(k)
         if found is not None:
-            slow.append(facts_of(found, int(batch.numbers[k])))
+            slow += fact_tuples(found, int(batch.numbers[k]))
 
     def frame_of(number: int) -> Frame | None:
         return frame(int(np.searchsorted(batch.numbers, number)))
 
     tables = [judge.rows(fast, frame_of)]
     if slow:
-        tables.append(judge.rows(np.concatenate(slow, dtype=FACT), frame_of))
+        tables.append(judge.rows(np.array(slow, dtype=FACT), frame_of))
     judge.observe(tables)
     rows = _located(_listed(tables[0], options, report), batch)
     if not slow:

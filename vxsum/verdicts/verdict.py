@@ -13,13 +13,13 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ..frames.config import ParseConfig
-from ..frames.facts import FACT, Columns, Facts, facts_of, gather, scatter
+from ..frames.facts import FACT, Columns, fact_tuples, facts_of, gather, scatter
 from ..frames.fields import LAYERS
 from ..frames.frame import Frame, parse
 from ..kernel.conntrack import Conntrack
@@ -273,26 +273,25 @@ def classify_stream(
     judge_ = Judge(conntrack, before)
     kept: list[Rows] = []
     counts: list[int] = []
-    facts: list[Facts] = []
+    facts: list[tuple[Any, ...]] = []
     held: dict[int, Frame] = {}  # a NAT context looks at the frame itself
 
     def judge_held() -> None:
-        table = judge_.rows(np.concatenate(facts), held.get)
+        table = judge_.rows(np.array(facts, dtype=FACT), held.get)
         judge_.observe([table])
         kept.append(gather(table, ROW))
         facts.clear()
         held.clear()
 
     for number, frame in enumerate(frames, 1):
-        found = facts_of(frame, number)
-        facts.append(found)
+        found = fact_tuples(frame, number)
+        facts += found
         counts.append(len(found))
         if judge_.has_context:
             held[number] = frame
-        if len(facts) == _BATCH:
+        if number % _BATCH == 0:
             judge_held()
     if facts or not kept:  # the last frames; no frame at all: an empty table
-        facts.append(np.zeros(0, dtype=FACT))
         judge_held()
     outcome = judge_.conclude()
     tally = Tally(frames=len(counts))
