@@ -18,15 +18,13 @@ Each finds the same number of wrong checksums (checked untimed). ``min(VXSUM_BEN
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 
-import dpkt
 import numpy as np
 import pytest
 from conftest import BATCH_PACKETS
 from pytest_benchmark.fixture import BenchmarkFixture
-from test_bench_plain import plain_capture
+from test_bench_plain import dpkt_verify, plain_capture
 
 from vxsum.capture.reader import read_batches
 from vxsum.frames import Status, parse
@@ -67,28 +65,7 @@ def vxsum_facts(frames: Frames) -> int:
 
 
 def dpkt_loop(frames: Frames) -> int:
-    bad = 0
-    for buf, _ in frames:
-        ip = dpkt.ethernet.Ethernet(buf).data
-        if isinstance(ip, dpkt.ip.IP):
-            header = ip.hl * 4
-            packet = buf[14 : 14 + ip.len]
-            bad += dpkt.in_cksum(packet[:header]) != 0
-            segment, proto = packet[header:], ip.p
-            if proto == 1:
-                bad += dpkt.in_cksum(segment) != 0
-                continue
-            pseudo = struct.pack(">4s4sxBH", ip.src, ip.dst, proto, len(segment))
-        elif isinstance(ip, dpkt.ip6.IP6):
-            segment, proto = buf[54 : 54 + ip.plen], ip.nxt
-            pseudo = struct.pack(">16s16sI3xB", ip.src, ip.dst, len(segment), proto)
-        else:
-            continue
-        if proto == 17 and isinstance(ip, dpkt.ip.IP) and segment[6:8] == b"\0\0":
-            continue
-        if proto in (6, 17, 58):
-            bad += dpkt.in_cksum(pseudo + segment) != 0
-    return bad
+    return dpkt_verify(data for data, _ in frames)
 
 
 def _timed(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import struct
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import dpkt
@@ -87,29 +87,34 @@ def plain_capture(path: str | Path, packets: int, seed: int = 1) -> int:
 
 def dpkt_loop(path: Path) -> int:
     """How many IPv4 header and transport checksums of the capture are wrong, by dpkt."""
-    bad = 0
     with open(path, "rb") as f:
-        for _, buf in dpkt.pcap.Reader(f):
-            eth = dpkt.ethernet.Ethernet(buf)
-            ip = eth.data
-            if isinstance(ip, dpkt.ip.IP):
-                header = ip.hl * 4
-                packet = buf[14 : 14 + ip.len]
-                bad += dpkt.in_cksum(packet[:header]) != 0
-                segment, proto = packet[header:], ip.p
-                if proto == 1:
-                    bad += dpkt.in_cksum(segment) != 0
-                    continue
-                pseudo = struct.pack(">4s4sxBH", ip.src, ip.dst, proto, len(segment))
-            elif isinstance(ip, dpkt.ip6.IP6):
-                segment, proto = buf[54 : 54 + ip.plen], ip.nxt
-                pseudo = struct.pack(">16s16sI3xB", ip.src, ip.dst, len(segment), proto)
-            else:
+        return dpkt_verify(buf for _, buf in dpkt.pcap.Reader(f))
+
+
+def dpkt_verify(frames: Iterable[bytes]) -> int:
+    """How many IPv4 header and transport checksums of these Ethernet frames are wrong,
+    by ``dpkt.ethernet.Ethernet`` and ``dpkt.in_cksum``."""
+    bad = 0
+    for buf in frames:
+        ip = dpkt.ethernet.Ethernet(buf).data
+        if isinstance(ip, dpkt.ip.IP):
+            header = ip.hl * 4
+            packet = buf[14 : 14 + ip.len]
+            bad += dpkt.in_cksum(packet[:header]) != 0
+            segment, proto = packet[header:], ip.p
+            if proto == 1:
+                bad += dpkt.in_cksum(segment) != 0
                 continue
-            if proto == 17 and isinstance(ip, dpkt.ip.IP) and segment[6:8] == b"\0\0":
-                continue  # no checksum
-            if proto in (6, 17, 58):
-                bad += dpkt.in_cksum(pseudo + segment) != 0
+            pseudo = struct.pack(">4s4sxBH", ip.src, ip.dst, proto, len(segment))
+        elif isinstance(ip, dpkt.ip6.IP6):
+            segment, proto = buf[54 : 54 + ip.plen], ip.nxt
+            pseudo = struct.pack(">16s16sI3xB", ip.src, ip.dst, len(segment), proto)
+        else:
+            continue
+        if proto == 17 and isinstance(ip, dpkt.ip.IP) and segment[6:8] == b"\0\0":
+            continue  # no checksum
+        if proto in (6, 17, 58):
+            bad += dpkt.in_cksum(pseudo + segment) != 0
     return bad
 
 
