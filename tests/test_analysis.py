@@ -139,12 +139,38 @@ def test_jsonl_writer_matches_json_dumps() -> None:
 def test_csv_writer_columns() -> None:
     rows = np.zeros(2, dtype=ROW)
     rows["expected"] = [-1, 5]
-    buf = io.StringIO()
+    buf = io.BytesIO()
     writer = CsvWriter(buf)
     writer("f.pcap", rows)
-    table = list(csv.reader(io.StringIO(buf.getvalue())))
+    writer.close()
+    table = list(csv.reader(io.StringIO(buf.getvalue().decode(), newline="")))
     assert table[0] == TABLE
     assert table[1][5] == "" and table[2][5] == "5"
+
+
+@pytest.mark.parametrize("all_fields", [False, True])
+def test_csv_is_the_jsonl_rows_as_the_csv_module_writes_them(
+    mixed: Path, tmp_path: Path, all_fields: bool
+) -> None:
+    """csv formats most rows with numpy templates: each line must be what
+    ``csv.writer`` writes for the row's values (from the jsonl rows, which
+    test_jsonl_writer_matches_json_dumps holds to ``json.dumps``), with a file name
+    that needs quoting."""
+    odd = tmp_path / 'a,"b" c.pcap'
+    odd.write_bytes(mixed.read_bytes())
+    buf = io.BytesIO()
+    writer = CsvWriter(buf)
+    analyze_file(odd, all_fields=all_fields, sink=writer)
+    writer.close()
+    report, rows = _rows(odd, all_fields)
+    want = io.StringIO(newline="")
+    reference = csv.writer(want)
+    reference.writerow(TABLE)
+    for row in rows:
+        row["quoted"] = row.get("quoted", False)
+        reference.writerows([["" if row[k] is None else row[k] for k in TABLE]])
+    assert buf.getvalue().decode() == want.getvalue()
+    assert len(rows) == report.rows > 0
 
 
 def test_parquet_has_the_jsonl_columns(mixed: Path, tmp_path: Path) -> None:

@@ -246,7 +246,7 @@ def _write(fmt: str, out: Path) -> Any:
     if fmt == "parquet":
         return ParquetWriter(str(out)), None
     f = open(out, "w", newline="")  # noqa: SIM115  # closed by the caller
-    return (JsonlWriter(f.buffer) if fmt == "jsonl" else CsvWriter(f)), f
+    return (JsonlWriter(f.buffer) if fmt == "jsonl" else CsvWriter(f.buffer)), f
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])

@@ -23,7 +23,7 @@ from ..verdicts import text
 from ..verdicts.labels import LABELS
 from ..verdicts.prenat import PreNatCapture
 from .analysis import Options, analyze_rows
-from .rows import FLOW_COLUMNS, Addresses, display_filters, flow_columns, harmless
+from .rows import FLOW_COLUMNS, Addresses, flow_columns, harmless
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -92,22 +92,22 @@ def record_batch(
     expected = rows["expected"].astype(np.int32)
     time, offset = rows["time"].astype(np.int64), rows["record_offset"].astype(np.int64)
     columns = [
-        pa.array([path] * n, pa.string()),
+        pa.repeat(pa.scalar(path, pa.string()), n),
         pa.array(rows["frame"].astype(np.int64)),
         pa.array(rows["depth"].astype(np.int8)),
-        pa.array([LAYERS[c] for c in rows["layer"].tolist()], pa.string()),
+        _coded(pa, (_LAYER_NAMES, rows["layer"].astype(np.intp))),
         pa.array(rows["stored"].astype(np.int32)),
         pa.array(expected, mask=expected < 0),
-        pa.array([str(LABELS[c]) for c in rows["label"].tolist()], pa.string()),
+        _coded(pa, (_LABEL_NAMES, rows["label"].astype(np.intp))),
         pa.array(harmless(rows["label"])),
-        pa.array(text.details(rows), pa.string()),
-        pa.array(text.confirmed_by(rows), pa.string()),
-        pa.array(text.hypotheses(rows), pa.string()),
-        pa.array(text.ports_before_nat(rows), pa.int32()),
+        _coded(pa, text.detail_codes(rows)),
+        _coded(pa, text.confirmed_by_codes(rows)),
+        _coded(pa, text.hypothesis_codes(rows)),
+        pa.array(rows["port"].astype(np.int32), mask=~text.port_before_nat_shown(rows)),
         pa.array(rows["quoted"]),
         pa.array(time, mask=time == NO_TIMESTAMP),
         pa.array(offset, mask=offset < 0),
-        pa.array(display_filters(rows), pa.string()),
+        _display_filters(pa, rows["frame"]),
     ]
     for column in flow_columns(rows):
         if isinstance(column, Addresses) and column.ipv4_only():
@@ -121,6 +121,25 @@ def record_batch(
         else:
             columns.append(pa.array(column.values.astype(np.int32), mask=column.null))
     return pa.RecordBatch.from_arrays(columns, schema=into if into is not None else schema())
+
+
+_LAYER_NAMES = list(LAYERS)
+_LABEL_NAMES = [str(label) for label in LABELS]
+
+
+def _coded(pa: Any, coded: text.Coded) -> pa.Array:
+    """A text column from its distinct texts and each row's index (-1: null), taken by
+    Arrow: no Python string per row."""
+    texts, index = coded
+    return pa.array(texts, pa.string()).take(pa.array(index, mask=index < 0))
+
+
+def _display_filters(pa: Any, frames: npt.NDArray[np.integer]) -> pa.Array:
+    """``frame.number == N`` for each frame number, joined by Arrow's compute kernels."""
+    import pyarrow.compute as pc
+
+    numbers = pc.cast(pa.array(frames.astype(np.int64)), pa.string())
+    return pc.binary_join_element_wise("frame.number == ", numbers, "")
 
 
 def _ipv4_strings(pa: Any, column: Addresses) -> pa.Array:

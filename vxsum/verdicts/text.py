@@ -24,13 +24,19 @@ __all__ = [
     "NO_CHECKSUM",
     "ZERO_MANGLED",
     "Addresses",
+    "Coded",
     "Numbers",
     "confirmed_by",
+    "confirmed_by_codes",
+    "decoded",
     "detail",
+    "detail_codes",
     "details",
     "endpoint",
     "flow_columns",
     "hypotheses",
+    "hypothesis_codes",
+    "port_before_nat_shown",
     "ports_before_nat",
 ]
 
@@ -235,49 +241,90 @@ def detail(row: np.void) -> str:
     return _nat(row)
 
 
-def confirmed_by(rows: npt.NDArray[np.void]) -> list[str | None]:
+Coded = tuple[list[str], npt.NDArray[np.intp]]
+"""A text column as codes: the distinct texts, and each row's index into them (-1:
+null). Arrow takes them without a Python string per row; :func:`decoded` makes the list."""
+
+
+def decoded(coded: Coded) -> list[str | None]:
+    """A :data:`Coded` column as one Python value per row (None for null)."""
+    texts, index = coded
+    return [None if i < 0 else texts[i] for i in index.tolist()]
+
+
+_CONFIRMED = sorted(set(CONFIRMED_BY.values()))
+_CONFIRMED_INDEX = np.full(max(Context) + 1, -1, dtype=np.intp)
+for _context, _name in CONFIRMED_BY.items():
+    _CONFIRMED_INDEX[_context] = _CONFIRMED.index(_name)
+
+
+def confirmed_by_codes(rows: npt.NDArray[np.void]) -> Coded:
     """The ``confirmed_by`` column: which context confirmed a row's cause, if one did."""
-    named = ~np.isin(rows["label"], _UNNAMED)
-    return [
-        CONFIRMED_BY.get(Context(c)) if ok else None
-        for c, ok in zip(rows["context"].tolist(), named.tolist(), strict=True)
-    ]
+    index = _CONFIRMED_INDEX[rows["context"]]
+    index[np.isin(rows["label"], _UNNAMED)] = -1
+    return _CONFIRMED, index
 
 
-def hypotheses(rows: npt.NDArray[np.void]) -> list[str | None]:
+def confirmed_by(rows: npt.NDArray[np.void]) -> list[str | None]:
+    """:func:`confirmed_by_codes`, one value per row."""
+    return decoded(confirmed_by_codes(rows))
+
+
+_HYPOTHESES = [str(label) for label in HYPOTHESES.values()]
+
+
+def hypothesis_codes(rows: npt.NDArray[np.void]) -> Coded:
     """The ``hypothesis`` column: the cause a row's bytes fit, while nothing confirms it
     (nor refutes it)."""
     open_ = np.isin(rows["context"], [int(Context.NONE), int(Context.FLOW_RIGHT)])
-    out: list[str | None] = [None] * len(rows)
-    for evidence, label in HYPOTHESES.items():
-        code = LABELS.index(label)
-        for i in np.flatnonzero(
-            (rows["evidence"] == evidence) & (rows["label"] != code) & open_
-        ).tolist():
-            out[i] = str(label)
-    return out
+    index = np.full(len(rows), -1, dtype=np.intp)
+    for k, (evidence, label) in enumerate(HYPOTHESES.items()):
+        index[(rows["evidence"] == evidence) & (rows["label"] != LABELS.index(label)) & open_] = k
+    return _HYPOTHESES, index
+
+
+def hypotheses(rows: npt.NDArray[np.void]) -> list[str | None]:
+    """:func:`hypothesis_codes`, one value per row."""
+    return decoded(hypothesis_codes(rows))
+
+
+def port_before_nat_shown(rows: npt.NDArray[np.void]) -> npt.NDArray[np.bool_]:
+    """Which rows have a ``port_before_nat`` (the ``port`` column): a confirmed
+    ``nat-stale`` field, or one whose hypothesis it is."""
+    stale = rows["label"] == LABELS.index(Label.NAT_STALE)
+    shown: npt.NDArray[np.bool_] = (rows["port"] >= 0) & (stale | (hypothesis_codes(rows)[1] >= 0))
+    return shown
 
 
 def ports_before_nat(rows: npt.NDArray[np.void]) -> list[int | None]:
     """The ``port_before_nat`` column: the source port of a confirmed ``nat-stale`` field,
     or of its hypothesis."""
-    stale = rows["label"] == LABELS.index(Label.NAT_STALE)
-    shown = (rows["port"] >= 0) & (stale | [h is not None for h in hypotheses(rows)])
-    return [int(p) if ok else None for p, ok in zip(rows["port"], shown, strict=True)]
+    shown = port_before_nat_shown(rows)
+    return [p if ok else None for p, ok in zip(rows["port"].tolist(), shown.tolist(), strict=True)]
+
+
+_FIXED_TEXTS = list(dict.fromkeys(_FIXED.values()))
+_FIXED_INDEX = {code: _FIXED_TEXTS.index(text) for code, text in _FIXED.items()}
+
+
+def detail_codes(rows: npt.NDArray[np.void]) -> Coded:
+    """:func:`detail` of every row as codes: the fixed texts without a call per row, the
+    others (a row's own numbers, a flow's, a NAT's) one by one."""
+    evidence, context = rows["evidence"], rows["context"]
+    index = np.zeros(len(rows), dtype=np.intp)  # "" unless set below
+    for code, k in _FIXED_INDEX.items():
+        if k:
+            index[(evidence == code) & (context == 0)] = k
+    own = np.flatnonzero(np.isin(evidence, list(_FIXED), invert=True) | (context != 0))
+    texts = _FIXED_TEXTS + [detail(rows[i]) for i in own.tolist()]
+    index[own] = np.arange(len(_FIXED_TEXTS), len(texts))
+    return texts, index
 
 
 def details(rows: npt.NDArray[np.void]) -> list[str]:
-    """:func:`detail` of every row; the fixed texts without a call per row."""
-    out = [""] * len(rows)
-    evidence, context = rows["evidence"], rows["context"]
-    for code, text in _FIXED.items():
-        if text:
-            for i in np.flatnonzero((evidence == code) & (context == 0)).tolist():
-                out[i] = text
-    own = np.isin(evidence, list(_FIXED), invert=True) | (context != 0)
-    for i in np.flatnonzero(own).tolist():
-        out[i] = detail(rows[i])
-    return out
+    """:func:`detail` of every row (:func:`detail_codes`, one value per row)."""
+    texts, index = detail_codes(rows)
+    return [texts[i] for i in index.tolist()]
 
 
 FLOW_COLUMNS = (
