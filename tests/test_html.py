@@ -238,9 +238,8 @@ def test_the_timeline_counts_each_second_from_the_capture(
 
 def test_the_timeline_widens_its_bins_and_keeps_every_count(captures: list[str]) -> None:
     narrow, wide = Timeline(), Timeline(max_bins=8)
-    with narrow, wide:
-        for path in captures[:2]:
-            analyze(path, Options(), sink=lambda p, rows: (narrow(p, rows), wide(p, rows)))
+    for path in captures[:2]:
+        analyze(path, Options(), sink=lambda p, rows: (narrow(p, rows), wide(p, rows)))
     assert narrow.width == 1 and wide.width > 1 and len(wide.counts()) <= 8
     assert sum(wide.counts().values()) == sum(narrow.counts().values()) == narrow.placed
     regrouped: Counter[tuple[int, str]] = Counter()
@@ -255,12 +254,12 @@ def test_the_timeline_widens_its_bins_and_keeps_every_count(captures: list[str])
 def test_a_stream_read_once_has_the_times_of_its_rows(captures: list[str]) -> None:
     """The rows carry their times: a stream (standard input) gets the file's timeline."""
     streamed, named = Timeline(), Timeline()
-    with streamed, named, open(captures[1], "rb") as stream:
+    with open(captures[1], "rb") as stream:
         report = analyze(stream, Options(), sink=streamed)
         analyze(captures[1], Options(), sink=named)
     harmful = sum(n for _, n in report.harmful.most_common())
     assert harmful > 0 and streamed.placed == harmful and not streamed.untimed
-    assert streamed.counts() == named.counts() and not streamed.unread
+    assert streamed.counts() == named.counts()
     times = {r.number: r.timestamp for r in iter_records(captures[1])}
     seconds = Counter(times[n] // 10**9 for n in _harmful_frames(captures[1]))
     assert Counter({s: n for (s, _), n in streamed.counts().items()}) == seconds
@@ -303,22 +302,21 @@ def test_records_without_a_timestamp_are_counted_untimed(tmp_path: Path) -> None
         for k, f in enumerate(frames)
     ]
     (tmp_path / "mixed.pcapng").write_bytes(_pcapng(timed))
-    with Timeline() as timeline:
-        report = analyze(str(tmp_path / "mixed.pcapng"), Options(), sink=timeline)
+    timeline = Timeline()
+    report = analyze(str(tmp_path / "mixed.pcapng"), Options(), sink=timeline)
     harmful = sum(n for _, n in report.harmful.most_common())
     untimed = sum(1 for micros, _ in timed if micros is None)
     assert harmful == len(frames) and sum(timeline.untimed.values()) == untimed
-    assert timeline.placed == harmful - untimed and not timeline.unread
+    assert timeline.placed == harmful - untimed
     expected = Counter(1_700_000_000 + k * 400_000 // 10**6 for k in range(len(frames)) if k % 3)
     assert {s: n for (s, _), n in timeline.counts().items()} == expected
 
 
 def test_a_file_given_twice_counts_twice(captures: list[str]) -> None:
     once, twice = Timeline(), Timeline()
-    with once, twice:
-        analyze(captures[0], Options(), sink=once)
-        for _ in range(2):
-            analyze(captures[0], Options(), sink=twice)
+    analyze(captures[0], Options(), sink=once)
+    for _ in range(2):
+        analyze(captures[0], Options(), sink=twice)
     assert twice.counts() == once.counts() + once.counts()
 
 

@@ -102,7 +102,7 @@ def require_matplotlib() -> Any:
 
 class Timeline:
     """A row sink that counts harmful fields per time bin and verdict (see the module
-    docstring); call :meth:`close` (or use it as a context manager) when the run ends.
+    docstring); the rows carry their times, so nothing needs closing.
 
     ``max_bins`` bounds the (bin, verdict) counts kept: when there would be more, the
     bins widen to the next of :data:`WIDTHS`.
@@ -118,16 +118,7 @@ class Timeline:
         """Harmful fields counted in a bin."""
         self.untimed: Counter[str] = Counter()
         """Harmful fields without a time, by verdict (a record without a timestamp)."""
-        self.unread: dict[str, str] = {}
-        """Always empty: files are no longer read a second time for their timestamps
-        (the rows carry them); kept for code that reads it."""
         self._counts: dict[int, int] = {}
-
-    def __enter__(self) -> Timeline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __call__(self, path: str, rows: Rows) -> None:
         harmful = _HARMFUL[rows["label"]]
@@ -170,10 +161,6 @@ class Timeline:
             grid[verdicts.index(verdict), (second // width * width - first) // width] += c
         return width, first + width * np.arange(n, dtype=np.int64), verdicts, grid
 
-    def close(self) -> None:
-        """Nothing to release now (the rows carry their times): kept for the context
-        manager and for code that calls it."""
-
     def _widen(self) -> None:
         self.width = WIDTHS[WIDTHS.index(self.width) + 1]
         wider: dict[int, int] = {}
@@ -200,8 +187,8 @@ def html_report(
     and write their page to ``out`` (a path or a text stream); returns the summary."""
     require_matplotlib()  # before the analysis, not after it
     options = Options(config, conntrack, before_nat, keep_going, all_fields)
-    with Timeline() as timeline:
-        reports = [analyze(os.fspath(p), options, sink=timeline) for p in captures]
+    timeline = Timeline()
+    reports = [analyze(os.fspath(p), options, sink=timeline) for p in captures]
     summary = Summary.of(reports)
     write_html_report(out, summary, timeline, reports=reports, title=title)
     return summary
