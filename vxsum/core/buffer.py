@@ -141,6 +141,9 @@ def _sum_mod(data: Buffer) -> tuple[int, bool]:
     if type(data) is bytes:
         n = len(data)
         flat: bytes | memoryview = data
+    elif type(data) is memoryview and data.format == "B" and data.ndim == 1 and data.c_contiguous:
+        n = data.nbytes  # the parser's spans: slices of a frame's byte view
+        flat = data
     else:
         flat = byte_view(data)
         n = flat.nbytes
@@ -210,21 +213,16 @@ def field_checksum(span: Buffer, pseudo: int, stored: int) -> tuple[int, bool]:
     ``~stored`` cancels it), and whether the span verifies, as :func:`verify` says; from
     one pass over the bytes, where the two calls would take two. ``pseudo`` is a folded
     pseudo-header sum (0 without one)."""
-    small = len(span) < NUMPY_MIN_BYTES
-    if type(span) is memoryview and span.format == "B" and span.c_contiguous and small:
-        x = int.from_bytes(span, "big")  # the parser's spans: small byte views
-        m, nonzero = x % 0xFFFF, x != 0
-        if len(span) & 1:
-            m = (m << 8) % 0xFFFF
-    else:
-        m, nonzero = _sum_mod(span)
-    # verify: checksum(span, pseudo) == 0, i.e. the sum with pseudo is -0 and not all zero.
-    total = (m + pseudo) % 0xFFFF if pseudo else m
-    good = not total and (nonzero or pseudo != 0)
-    cancel = pseudo + (0xFFFF ^ stored)
-    if cancel:
-        m, nonzero = (m + cancel) % 0xFFFF, True
-    return (0 if not m and nonzero else 0xFFFF ^ m), good
+    m, nonzero = _sum_mod(span)
+    expected = _complement(m, nonzero, pseudo + (0xFFFF ^ stored))
+    return expected, _complement(m, nonzero, pseudo) == 0
+
+
+def _complement(m: int, nonzero: bool, initial: int) -> int:
+    """:func:`checksum` from :func:`_sum_mod`'s answer for the data, plus ``initial``."""
+    if initial:
+        m, nonzero = (m + initial) % 0xFFFF, True
+    return 0 if not m and nonzero else 0xFFFF ^ m
 
 
 def verify(data: Buffer, initial: int = 0) -> bool:

@@ -12,6 +12,7 @@ and protocol of the packet it carries.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -104,18 +105,13 @@ def status_code(status: object) -> int:
 
 _ZERO_WORDS: tuple[int, ...] = (0,) * 8
 _WORDS: Callable[[bytes], tuple[int, ...]] = struct.Struct(">8H").unpack
-_words_cache: dict[bytes, tuple[int, ...]] = {}
 
 
+@functools.lru_cache(maxsize=4096)
 def _words(address: bytes) -> tuple[int, ...]:
     """An address as eight big-endian 16-bit words (IPv4 zero-padded); the few addresses
     a capture holds are converted once."""
-    words = _words_cache.get(address)
-    if words is None:
-        if len(_words_cache) > 4096:
-            _words_cache.clear()
-        words = _words_cache[address] = _WORDS(address.ljust(16, b"\0")[:16])
-    return words
+    return _WORDS(address.ljust(16, b"\0")[:16])
 
 
 def _inner(outer: ChecksumField, fields: tuple[ChecksumField, ...]) -> ChecksumField | None:

@@ -23,7 +23,7 @@ from ..verdicts import text
 from ..verdicts.labels import LABELS
 from ..verdicts.prenat import PreNatCapture
 from .analysis import Options, analyze_rows
-from .rows import FLOW_COLUMNS, Addresses, flow_columns, harmless
+from .rows import FLOW_COLUMNS, FRAME_FILTER, Addresses, flow_columns, harmless
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -135,11 +135,11 @@ def _coded(pa: Any, coded: text.Coded) -> pa.Array:
 
 
 def _display_filters(pa: Any, frames: npt.NDArray[np.integer]) -> pa.Array:
-    """``frame.number == N`` for each frame number, joined by Arrow's compute kernels."""
+    """:data:`~vxsum.report.rows.FRAME_FILTER` and each frame number, joined by Arrow."""
     import pyarrow.compute as pc
 
     numbers = pc.cast(pa.array(frames.astype(np.int64)), pa.string())
-    return pc.binary_join_element_wise("frame.number == ", numbers, "")
+    return pc.binary_join_element_wise(FRAME_FILTER, numbers, "")
 
 
 def _ipv4_strings(pa: Any, column: Addresses) -> pa.Array:

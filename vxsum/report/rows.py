@@ -21,6 +21,7 @@ from ..verdicts.text import FLOW_COLUMNS, Addresses, Numbers, flow_columns
 __all__ = [
     "COLUMNS",
     "FLOW_COLUMNS",
+    "FRAME_FILTER",
     "TABLE_COLUMNS",
     "Addresses",
     "Numbers",
@@ -75,10 +76,14 @@ def times(rows: npt.NDArray[np.void]) -> npt.NDArray[np.object_]:
     return out
 
 
+FRAME_FILTER = "frame.number == "
+"""What ``display_filter`` puts before a row's frame number."""
+
+
 def display_filters(rows: npt.NDArray[np.void]) -> list[str]:
     """The ``display_filter`` column: the Wireshark display filter that selects each
     row's frame (Wireshark numbers frames from 1 in file order, as ``frame`` does)."""
-    return [f"frame.number == {n}" for n in rows["frame"].tolist()]
+    return [f"{FRAME_FILTER}{n}" for n in rows["frame"].tolist()]
 
 
 def harmless(labels: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:

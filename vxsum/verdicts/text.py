@@ -254,8 +254,7 @@ def decoded(coded: Coded) -> list[str | None]:
 
 _CONFIRMED = sorted(set(CONFIRMED_BY.values()))
 _CONFIRMED_INDEX = np.full(max(Context) + 1, -1, dtype=np.intp)
-for _context, _name in CONFIRMED_BY.items():
-    _CONFIRMED_INDEX[_context] = _CONFIRMED.index(_name)
+_CONFIRMED_INDEX[list(CONFIRMED_BY)] = [_CONFIRMED.index(name) for name in CONFIRMED_BY.values()]
 
 
 def confirmed_by_codes(rows: npt.NDArray[np.void]) -> Coded:
