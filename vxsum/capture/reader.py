@@ -6,7 +6,7 @@ file as a numpy buffer, and arrays that say where each record's bytes are in it,
 their record numbers, lengths, link types and timestamps. :func:`iter_records` gives
 the same records one at a time as :class:`CaptureRecord` objects, for convenience.
 
-The file is read in blocks of ``block_size`` bytes (16 MiB by default); the record cut
+The file is read in blocks of ``block_size`` bytes (8 MiB by default); the record cut
 by a block's end is carried into the next block, so memory stays near two blocks
 whatever the file's size (a block longer than that grows the buffer as its bytes arrive,
 never on the word of its length field alone). Formats are told apart by their magic
@@ -75,8 +75,8 @@ __all__ = [
 ]
 
 I64 = npt.NDArray[np.int64]
-DEFAULT_BLOCK_SIZE = 16 << 20
-"""Bytes read from the file at a time (16 MiB)."""
+DEFAULT_BLOCK_SIZE = 8 << 20
+"""Bytes read from the file at a time (8 MiB)."""
 BATCH_RECORDS = 1 << 18
 """Records a batch holds at most, about (a file of tiny records is read in smaller blocks)."""
 _FIRST_READ = 1 << 20

@@ -95,7 +95,7 @@ def harmless(labels: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
 class Spool:
     """Rows of one capture, in frame order, parked in a temporary file until written."""
 
-    def __init__(self, chunk_rows: int = 1 << 16) -> None:
+    def __init__(self, chunk_rows: int = 1 << 15) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
         self.rows = 0
         self.chunk_rows = chunk_rows

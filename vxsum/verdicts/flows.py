@@ -312,10 +312,11 @@ class Groups:
             return table["count"][sel], table["order"][sel], sel
         keys = table["v6"][sel].astype(np.uint64)
         with np.errstate(over="ignore"):
-            for name in _ADDRESSES[by]:
-                first = 0 if name == "src" else 2
-                words = address_words(table[name][sel])
-                keys += words[:, 0] * FLOW_POWERS[first] + words[:, 1] * FLOW_POWERS[first + 1]
+            for name in _ADDRESSES[by]:  # a 64-bit word at a time: little memory beside the table
+                words = table[name].view(">u8")  # (n, 2): the address's two big-endian halves
+                for half in (0, 1):
+                    power = FLOW_POWERS[half if name == "src" else 2 + half]
+                    keys += words[sel, half].astype(np.uint64) * power
         keys = _label_keys(keys, table["label"][sel])
         order, starts = _runs(keys, table["order"][sel])
         if not len(starts):
@@ -325,25 +326,28 @@ class Groups:
         return counts, table["order"][firsts], firsts
 
     def _fold(self) -> None:
-        """Merge the pending groups into the table, column by column."""
+        """Merge the pending groups into the table, which stays sorted by key with one row
+        a key: the pending rows are grouped among themselves, their counts added to the
+        keys the table has (whose first packet came earlier) and the new keys inserted in
+        key order, one column at a time, so the table is never sorted again."""
         if not self._pending:
             return
-        parts = [self._table, *self._pending]
-        self._table, self._pending, self._unfolded = {}, [], 0
-
-        def column(name: str) -> npt.NDArray[Any]:
-            joined = np.concatenate([p.pop(name) for p in parts])
-            return joined
-
-        keys = column("key")
-        order, starts = _runs(keys, np.concatenate([p["order"] for p in parts]))
+        parts, self._pending, self._unfolded = self._pending, [], 0
+        joined = {name: np.concatenate([p[name] for p in parts]) for name in _GROUP.names or ()}
+        del parts
+        order, starts = _runs(joined["key"], joined["order"])
         pick = order[starts]
-        out = {"key": keys[pick]}
-        del keys
-        out["count"] = np.add.reduceat(column("count")[order], starts)
-        for name in ("order", *_NAMING):
-            out[name] = column(name)[pick]
-        self._table = out
+        new = {name: column[pick] for name, column in joined.items()}
+        new["count"] = np.add.reduceat(joined["count"][order], starts)
+        del joined
+        table = self._table  # its own dict; a column may be shared (update), so none is written
+        at = np.searchsorted(table["key"], new["key"])
+        known = at < len(table["key"])
+        known[known] = table["key"][at[known]] == new["key"][known]
+        fresh = ~known
+        for name in table:  # np.insert returns new columns
+            table[name] = np.insert(table[name], at[fresh], new[name][fresh], axis=0)
+        table["count"][np.searchsorted(table["key"], new["key"][known])] += new["count"][known]
 
 
 _NAMING = ("label", "v6", "proto", "sport", "dport", "src", "dst")

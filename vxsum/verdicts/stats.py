@@ -239,8 +239,19 @@ class Seen:
             self.levels.append(unique[new])
             while len(self.levels) > 1 and len(self.levels[-2]) <= 2 * len(self.levels[-1]):
                 last = self.levels.pop()
-                self.levels[-1] = np.union1d(self.levels[-1], last)
+                self.levels[-1] = _merge(self.levels[-1], last)
         return out
+
+
+def _merge(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Two sorted arrays with no value in common as one sorted array, in linear time and
+    with little memory beside the result (``np.union1d`` sorts or hashes them again)."""
+    out = np.empty(len(a) + len(b), a.dtype)
+    at = np.searchsorted(a, b) + np.arange(len(b))
+    rest = np.ones(len(out), bool)
+    rest[at] = False
+    out[at], out[rest] = b, a
+    return out
 
 
 def _keys(rows: Rows | Columns) -> npt.NDArray[np.int64]:
