@@ -165,8 +165,8 @@ def test_parquet_and_scan(capture: Path, tmp_path: Path) -> None:
     assert main(args) == 0
     written = pq.read_table(out)
     scanned = pa.Table.from_batches(vxsum.scan(str(capture), all_fields=True))
-    assert written.equals(scanned)
-    assert scanned.schema.metadata == {b"vxsum.schema_version": b"3"}
+    assert written.to_pylist() == scanned.to_pylist()  # dictionaries may be laid out apart
+    assert scanned.schema.metadata == {b"vxsum.schema_version": b"4"}
     assert scanned.schema.field("vni").type == pa.int32()
     _check(scanned.to_pylist())
 

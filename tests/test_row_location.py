@@ -166,7 +166,7 @@ def test_parquet_and_scan(built: Built, tmp_path: Path) -> None:
         _check(
             table.select(["frame", "time", "record_offset", "display_filter"]).to_pylist(), built
         )
-    assert written.equals(scanned)
+    assert written.to_pylist() == scanned.to_pylist()  # dictionaries may be laid out apart
 
 
 def test_a_frame_judged_alone_has_no_place() -> None:

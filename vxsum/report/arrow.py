@@ -30,11 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "record_batch", "scan", "schema"]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 """The row contract's version, in the schema's metadata (``vxsum.schema_version``): 2
 appended ``time``, ``record_offset`` and ``display_filter``, 3 the packet's, flow's and
-tunnel's columns (:data:`~vxsum.report.rows.FLOW_COLUMNS`; docs/cli.md says when it
-changes)."""
+tunnel's columns (:data:`~vxsum.report.rows.FLOW_COLUMNS`), 4 made the label columns
+dictionary-encoded (docs/cli.md says when it changes)."""
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -51,24 +51,27 @@ def _pyarrow() -> Any:
 
 def schema() -> pa.Schema:
     """The typed row contract, in the order of
-    :data:`~vxsum.report.rows.TABLE_COLUMNS`: the jsonl keys, ``quoted`` in its place.
+    :data:`~vxsum.report.rows.TABLE_COLUMNS`: the jsonl keys, ``quoted`` in its place,
+    the labels (``file``, ``layer``, ``verdict``, ``detail``, ``confirmed_by``,
+    ``hypothesis``) dictionary-encoded.
     ``time`` is int64 nanoseconds since the epoch, as in jsonl and csv (a Python datetime
     cannot hold nanoseconds); ``pyarrow.compute.cast(t, pa.timestamp("ns", "UTC"))``
     makes it a timestamp."""
     pa = _pyarrow()
+    label = pa.dictionary(pa.int32(), pa.string())
     return pa.schema(
         [
-            ("file", pa.string()),
+            ("file", label),
             ("frame", pa.int64()),
             ("depth", pa.int8()),
-            ("layer", pa.string()),
+            ("layer", label),
             ("value", pa.int32()),
             ("expected", pa.int32()),
-            ("verdict", pa.string()),
+            ("verdict", label),
             ("harmless", pa.bool_()),
-            ("detail", pa.string()),
-            ("confirmed_by", pa.string()),
-            ("hypothesis", pa.string()),
+            ("detail", label),
+            ("confirmed_by", label),
+            ("hypothesis", label),
             ("port_before_nat", pa.int32()),
             ("quoted", pa.bool_()),
             ("time", pa.int64()),
@@ -92,7 +95,7 @@ def record_batch(
     expected = rows["expected"].astype(np.int32)
     time, offset = rows["time"].astype(np.int64), rows["record_offset"].astype(np.int64)
     columns = [
-        pa.repeat(pa.scalar(path, pa.string()), n),
+        pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([path])),
         pa.array(rows["frame"].astype(np.int64)),
         pa.array(rows["depth"].astype(np.int8)),
         _coded(pa, (_LAYER_NAMES, rows["layer"].astype(np.intp))),
@@ -128,10 +131,18 @@ _LABEL_NAMES = [str(label) for label in LABELS]
 
 
 def _coded(pa: Any, coded: text.Coded) -> pa.Array:
-    """A text column from its distinct texts and each row's index (-1: null), taken by
-    Arrow: no Python string per row."""
+    """A label column, dictionary-encoded: each row's index (-1: null) into its distinct
+    texts, no Python string per row. The dictionary holds only the texts the batch uses,
+    so that grouping a pandas categorical shows no empty groups."""
     texts, index = coded
-    return pa.array(texts, pa.string()).take(pa.array(index, mask=index < 0))
+    index = np.asarray(index, dtype=np.int32)
+    null = index < 0
+    ids: dict[str, int] = {}  # each text used once, in the order of its first code
+    new = np.zeros(len(texts), dtype=np.int32)
+    for code in np.flatnonzero(np.bincount(index[~null], minlength=len(texts))).tolist():
+        new[code] = ids.setdefault(texts[code], len(ids))
+    dictionary = pa.array(list(ids), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(new[index], mask=null), dictionary)
 
 
 def _display_filters(pa: Any, frames: npt.NDArray[np.integer]) -> pa.Array:
