@@ -135,3 +135,60 @@ def test_judged_in_batches_as_frame_by_frame(
 def test_no_frames() -> None:
     verdicts, diagnosis = classify_stream([])
     assert len(verdicts) == 0 and list(verdicts) == [] and diagnosis.frames == 0
+
+
+_STREAM_PEAK = """
+import sys
+import vxsum
+from vxsum.capture.reader import iter_records
+from vxsum.verdicts import classify_stream
+frames = (vxsum.parse(r.data, r.linktype) for r in iter_records(sys.argv[1]))
+verdicts, _ = classify_stream(frames)
+assert len(verdicts) == int(sys.argv[2])
+print(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is Linux's")
+def test_classify_stream_memory_does_not_grow_with_the_stream(tmp_path: Path) -> None:
+    """Issue 16: classify_stream kept every frame's rows in memory (25,000 VXLAN frames
+    100 MB, 100,000 frames 227 MB: 1.7 KB a frame). Its rows now wait on disk and are
+    mapped from there: 3.5 MB more for 100,000 frames than for 25,000."""
+    import subprocess
+    import sys
+
+    from vxsum.testing.captures import vxlan_capture
+
+    peaks = []
+    for n in (16_000, 64_000):  # past the first 8 MiB block, where start-up costs settle
+        path = tmp_path / f"{n}.pcap"
+        vxlan_capture(path, n)
+        out = subprocess.run(
+            [sys.executable, "-c", _STREAM_PEAK, str(path), str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        peaks.append(int(out.split()[-1]) * 1024)
+    per_frame = (peaks[1] - peaks[0]) / 48_000
+    assert per_frame < 200, f"{per_frame:.0f} bytes a frame"
+
+
+def test_frame_verdicts_are_those_of_each_frame_in_order() -> None:
+    """The mapped rows give each frame its own fields, frames without fields included."""
+    from importlib.resources import files
+
+    from vxsum.capture.reader import iter_records
+
+    path = files("vxsum") / "data" / "flannel-6.18-udpcsum-wire.pcap"
+    frames = [vxsum.parse(r.data, r.linktype) for r in iter_records(str(path))]
+    frames.insert(1, vxsum.parse(b"\x00" * 14))  # a frame with no checksum field
+    verdicts, _ = classify_stream(frames)
+    assert len(verdicts) == len(frames) and verdicts[1] == []
+    frame_numbers = verdicts.rows["frame"].tolist()
+    assert frame_numbers == sorted(frame_numbers)
+    for k, found in enumerate(verdicts):
+        assert [v.layer for v in found] == [v.layer for v in classify(frames[k])]
+    assert verdicts[-1] == verdicts[len(frames) - 1]
+    with pytest.raises(IndexError):
+        verdicts[len(frames)]

@@ -2,20 +2,18 @@
 
 A row is one checksum field of one frame (:data:`vxsum.verdicts.labels.ROW`), about 200
 bytes of codes and numbers whichever path made it. The rows of a file wait in a
-:class:`Spool` (a temporary file) until the file is read to its end, when flow evidence
-is final; memory stays flat however many rows there are.
+:class:`~vxsum.verdicts.spool.Spool` (a temporary file) until the file is read to its end,
+when flow evidence is final; memory stays flat however many rows there are.
 """
 
 from __future__ import annotations
-
-import tempfile
-from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
 
 from ..capture.walking import NO_TIMESTAMP
-from ..verdicts.labels import HARMLESS, LABELS, ROW, Label
+from ..verdicts.labels import HARMLESS, LABELS, Label
+from ..verdicts.spool import Spool
 from ..verdicts.text import FLOW_COLUMNS, Addresses, Numbers, flow_columns
 
 __all__ = [
@@ -90,32 +88,3 @@ def harmless(labels: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
     """Rows whose field does no harm (receivers accept the packet, or it is an artefact)."""
     out: npt.NDArray[np.bool_] = _HARMLESS[labels]
     return out
-
-
-class Spool:
-    """Rows of one capture, in frame order, parked in a temporary file until written."""
-
-    def __init__(self, chunk_rows: int = 1 << 15) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
-        self.rows = 0
-        self.chunk_rows = chunk_rows
-
-    def append(self, rows: npt.NDArray[np.void]) -> None:
-        if len(rows):
-            self._file.write(rows.tobytes())
-            self.rows += len(rows)
-
-    def __iter__(self) -> Iterator[npt.NDArray[np.void]]:
-        """The rows back, in chunks of at most ``chunk_rows`` (each a new, writable array)."""
-        self._file.seek(0)
-        left = self.rows
-        while left:
-            n = min(left, self.chunk_rows)
-            chunk = np.empty(n, dtype=ROW)
-            if self._file.readinto(chunk.view(np.uint8).data) != chunk.nbytes:
-                raise OSError("the row spool ended early")
-            yield chunk
-            left -= n
-
-    def close(self) -> None:
-        self._file.close()

@@ -10,6 +10,7 @@ of each flow say together (:mod:`vxsum.verdicts.flows`).
 
 from __future__ import annotations
 
+import bisect
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .flows import FlowTable
 from .labels import HARMLESS, LABELS, ROW, Context, Evidence, Label
 from .prenat import PreNatCapture
 from .rules import Table, judge, verdicts
+from .spool import Spool
 from .stats import CaptureTest, Outcome
 
 __all__ = [
@@ -217,18 +219,21 @@ _BATCH = 1024
 class FrameVerdicts(Sequence[list[Verdict]]):
     """The verdicts of :func:`classify_stream`, a list of :class:`Verdict` per frame, in
     the order of the frames. What is kept is one :data:`~vxsum.verdicts.labels.ROW`
-    record per field (about 170 bytes); the :class:`Verdict` objects are made when a
-    frame's list is asked for, so a long stream does not hold a Python object per field."""
+    record per field (about 200 bytes), in frame order, mapped from a temporary file; a
+    frame's fields are found by their frame numbers and its :class:`Verdict` objects made
+    when its list is asked for, so a long stream holds neither a Python object per field
+    nor anything per frame in memory."""
 
-    __slots__ = ("_starts", "rows")
+    __slots__ = ("_frames", "_len", "rows")
 
-    def __init__(self, rows: Rows, counts: npt.NDArray[np.int64]) -> None:
+    def __init__(self, rows: Rows, frames: int) -> None:
         self.rows = rows
-        """Every frame's fields, frame after frame, as ROW records."""
-        self._starts = np.concatenate([[0], np.cumsum(counts)])
+        """Every frame's fields, frame after frame, as ROW records (frames numbered from 1)."""
+        self._frames = rows["frame"]
+        self._len = frames
 
     def __len__(self) -> int:
-        return len(self._starts) - 1
+        return self._len
 
     @overload
     def __getitem__(self, index: int) -> list[Verdict]: ...
@@ -241,7 +246,8 @@ class FrameVerdicts(Sequence[list[Verdict]]):
         k += len(self) if k < 0 else 0
         if not 0 <= k < len(self):
             raise IndexError(f"frame index {index} out of range ({len(self)} frames)")
-        start, end = int(self._starts[k]), int(self._starts[k + 1])
+        start = bisect.bisect_left(self._frames, k + 1)  # a column of the mapped file:
+        end = bisect.bisect_left(self._frames, k + 2, lo=start)  # np.searchsorted copies it
         return [Verdict.of(row) for row in self.rows[start:end]]
 
     def __eq__(self, other: object) -> bool:
@@ -266,37 +272,39 @@ def classify_stream(
     With ``conntrack`` (the sending node's ``conntrack -L``) or ``before`` (a capture of
     the same packets taken before NAT), explanations of outer UDP checksums are checked
     exactly (:mod:`vxsum.verdicts.confirm`). Frames are judged :data:`_BATCH` at a time;
-    what is kept is a compact record per field (:class:`FrameVerdicts`). Flow evidence
-    needs every frame before any verdict is final, so memory still grows with the stream:
-    for a capture file, :func:`vxsum.scan` keeps rows on disk and its memory is flat.
+    flow evidence needs every frame before any verdict is final, so their records wait in
+    a temporary file (:class:`~vxsum.verdicts.spool.Spool`) and the result maps them from
+    there (:class:`FrameVerdicts`): memory grows with the flows, not with the stream.
     """
     judge_ = Judge(conntrack, before)
-    kept: list[Rows] = []
-    counts: list[int] = []
     facts: list[tuple[Any, ...]] = []
     held: dict[int, Frame] = {}  # a NAT context looks at the frame itself
+    spool, final = Spool(), Spool()
 
     def judge_held() -> None:
         table = judge_.rows(np.array(facts, dtype=FACT), held.get)
         judge_.observe([table])
-        kept.append(gather(table, ROW))
+        spool.append(gather(table, ROW))
         facts.clear()
         held.clear()
 
-    for number, frame in enumerate(frames, 1):
-        found = fact_tuples(frame, number)
-        facts += found
-        counts.append(len(found))
-        if judge_.has_context:
-            held[number] = frame
-        if number % _BATCH == 0:
-            judge_held()
-    if facts or not kept:  # the last frames; no frame at all: an empty table
-        judge_held()
-    outcome = judge_.conclude()
-    tally = Tally(frames=len(counts))
-    for rows in kept:
-        judge_.finish(rows)
-        tally.add(rows)
-    result = FrameVerdicts(np.concatenate(kept), np.array(counts, dtype=np.int64))
+    try:
+        number = 0
+        for number, frame in enumerate(frames, 1):
+            facts += fact_tuples(frame, number)
+            if judge_.has_context:
+                held[number] = frame
+            if number % _BATCH == 0:
+                judge_held()
+        judge_held()  # the last frames (or none: an empty table)
+        outcome = judge_.conclude()
+        tally = Tally(frames=number)
+        for rows in spool:
+            judge_.finish(rows)
+            tally.add(rows)
+            final.append(rows)
+        result = FrameVerdicts(final.mapped(), number)
+    finally:
+        spool.close()
+        final.close()
     return result, diagnose(tally, [outcome])
