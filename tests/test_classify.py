@@ -192,3 +192,19 @@ def test_frame_verdicts_are_those_of_each_frame_in_order() -> None:
     assert verdicts[-1] == verdicts[len(frames) - 1]
     with pytest.raises(IndexError):
         verdicts[len(frames)]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts /proc/self/fd")
+def test_kept_results_of_small_streams_hold_no_file() -> None:
+    """A mapping holds a file descriptor: results of a few frames are read into memory,
+    so a program that keeps many (one frame at a time, say) runs out of nothing."""
+    from importlib.resources import files
+
+    from vxsum.capture.reader import iter_records
+
+    path = files("vxsum") / "data" / "flannel-6.18-udpcsum-wire.pcap"
+    frame = vxsum.parse(next(iter(iter_records(str(path)))).data)
+    before = len(list(Path("/proc/self/fd").iterdir()))
+    kept = [classify_stream([frame])[0] for _ in range(200)]
+    assert len(list(Path("/proc/self/fd").iterdir())) < before + 10
+    assert all(k[0] == kept[0][0] for k in kept)

@@ -1,8 +1,8 @@
 """Verdict rows parked on disk: a file's rows wait here until its flow evidence is final.
 
 A :class:`Spool` is a temporary file of :data:`~vxsum.verdicts.labels.ROW` records,
-read back in chunks (:meth:`Spool.__iter__`) or mapped as one array
-(:meth:`Spool.mapped`), so that memory stays flat however many rows there are.
+read back in chunks (:meth:`Spool.__iter__`), whole (:meth:`Spool.read`) or mapped as one
+array (:meth:`Spool.mapped`), so that memory stays flat however many rows there are.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ class Spool:
             yield chunk
             left -= n
 
+    def read(self) -> npt.NDArray[np.void]:
+        """All the rows as one array in memory."""
+        return np.concatenate([np.zeros(0, dtype=ROW), *self])
+
     def mapped(self) -> npt.NDArray[np.void]:
         """All the rows as one read-only array mapped from the file: the system pages
-        them in as they are read, and they outlive :meth:`close`."""
+        them in as they are read, and they outlive :meth:`close` (the mapping holds a
+        file descriptor until it is freed)."""
         if not self.rows:
             return np.zeros(0, dtype=ROW)
         self._file.flush()

@@ -219,10 +219,10 @@ _BATCH = 1024
 class FrameVerdicts(Sequence[list[Verdict]]):
     """The verdicts of :func:`classify_stream`, a list of :class:`Verdict` per frame, in
     the order of the frames. What is kept is one :data:`~vxsum.verdicts.labels.ROW`
-    record per field (about 200 bytes), in frame order, mapped from a temporary file; a
-    frame's fields are found by their frame numbers and its :class:`Verdict` objects made
-    when its list is asked for, so a long stream holds neither a Python object per field
-    nor anything per frame in memory."""
+    record per field (about 200 bytes), in frame order, mapped from a temporary file (read
+    into memory when there are no more than 32,768); a frame's fields are found by their
+    frame numbers and its :class:`Verdict` objects made when its list is asked for, so a
+    long stream holds neither a Python object per field nor anything per frame in memory."""
 
     __slots__ = ("_frames", "_len", "rows")
 
@@ -303,7 +303,9 @@ def classify_stream(
             judge_.finish(rows)
             tally.add(rows)
             final.append(rows)
-        result = FrameVerdicts(final.mapped(), number)
+        # a mapping holds a file descriptor: a few frames' rows are read into memory
+        small = final.rows <= final.chunk_rows
+        result = FrameVerdicts(final.read() if small else final.mapped(), number)
     finally:
         spool.close()
         final.close()
