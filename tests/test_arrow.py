@@ -81,3 +81,59 @@ def test_labels_are_dictionary_encoded_with_the_texts_used(all_fields: bool) -> 
     counts = frame.groupby("verdict", observed=False).size()
     assert (counts > 0).all()  # no category without a row
     assert str(frame["frame"].dtype) == "int64"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_parquet_dataset_is_the_parquet_file_split_by_capture(tmp_path: Path, jobs: str) -> None:
+    """``--format parquet-dataset -o DIR``: one part per capture with rows, in file order,
+    each of the one schema; read as a dataset, the rows of ``--format parquet``."""
+    single, folder = tmp_path / "rows.parquet", tmp_path / "rows"
+    assert main(["analyze", *CAPTURES, "--format", "parquet", "-o", str(single)]) == 0
+    args = ["analyze", *CAPTURES, "--format", "parquet-dataset", "-o", str(folder)]
+    assert main([*args, "--jobs", jobs]) == 0
+    whole = pq.read_table(single)
+    files = list(dict.fromkeys(whole.column("file").to_pylist()))
+    assert len(files) == len(CAPTURES) > 1
+    parts = sorted(p.name for p in folder.iterdir())
+    assert parts == [f"part-{k:05d}.parquet" for k in range(len(files))]
+    for name, part in zip(files, parts, strict=True):
+        table = pq.read_table(folder / part)
+        assert table.schema == vxsum.report.schema()
+        assert set(table.column("file").to_pylist()) == {name}
+    assert pq.read_table(folder).to_pylist() == whole.to_pylist()
+
+
+def test_a_parquet_dataset_never_lands_on_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The directory is written beside and renamed at the end: it may exist only empty,
+    a failed run leaves nothing, and it needs a name."""
+    run = ["analyze", *CAPTURES, "--format", "parquet-dataset", "-o"]
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    a_file = tmp_path / "file"
+    a_file.write_text("mine")
+    for target, says in [
+        (full, f"cannot write {full}: directory not empty"),
+        (a_file, f"cannot write {a_file}: not a directory"),
+    ]:
+        assert main([*run, str(target)]) == 2
+        assert capsys.readouterr().err.strip().endswith(says)
+    assert [p.name for p in full.iterdir()] == ["keep.txt"] and a_file.read_text() == "mine"
+    for missing in ([], ["-o", "-"]):
+        assert main(["analyze", CAPTURES[0], "--format", "parquet-dataset", *missing]) == 2
+        assert "give -o DIRECTORY" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([*run, str(empty)]) == 0 and len(list(empty.iterdir())) == len(CAPTURES)
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"not a capture at all")
+    target = tmp_path / "failed"
+    assert (
+        main(["analyze", CAPTURES[0], str(bad), "--format", "parquet-dataset", "-o", str(target)])
+        == 2
+    )
+    capsys.readouterr()
+    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pcap", "empty", "file", "full"]

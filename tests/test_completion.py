@@ -55,7 +55,9 @@ def test_bash_completes_commands_options_choices_and_files(
     assert _complete(script, ["vxsum", "an"], tmp_path) == ["analyze"]
     assert "completion" in _complete(script, ["vxsum", ""], tmp_path)
     assert _complete(script, ["vxsum", "analyze", "--summ"], tmp_path) == ["--summary-json"]
-    assert _complete(script, ["vxsum", "analyze", "--format", "p"], tmp_path) == ["parquet"]
+    assert _complete(script, ["vxsum", "analyze", "--format", "c"], tmp_path) == ["csv"]
+    want = ["parquet", "parquet-dataset"]
+    assert _complete(script, ["vxsum", "analyze", "--format", "p"], tmp_path) == want
     assert _complete(script, ["vxsum", "analyze", "node"], tmp_path) == ["node-a.pcap"]
     assert _complete(script, ["vxsum", "completion", "z"], tmp_path) == ["zsh"]
 

@@ -317,7 +317,7 @@ def test_without_rows_only_reports_come_back(client: Any) -> None:
 # vxsum analyze --scheduler
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "parquet-dataset"])
 def test_analyze_scheduler_writes_a_local_run_s_output(
     client: Any, generated: list[str], tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -333,6 +333,11 @@ def test_analyze_scheduler_writes_a_local_run_s_output(
     (local, local_summary), (cluster, cluster_summary) = outputs["local"], outputs["cluster"]
     if fmt == "parquet":
         assert pq.read_table(cluster).equals(pq.read_table(local))
+    elif fmt == "parquet-dataset":  # a file per capture with rows, in the same order
+        names = sorted(p.name for p in local.iterdir())
+        assert sorted(p.name for p in cluster.iterdir()) == names and len(names) > 1
+        for name in names:
+            assert pq.read_table(cluster / name).equals(pq.read_table(local / name))
     else:
         assert cluster.read_bytes() == local.read_bytes()
     assert cluster_summary == local_summary and cluster_summary["harmful_fields"] > 0

@@ -30,11 +30,11 @@ from ..frames.config import DEFAULT_CONFIG, ParseConfig
 from ..frames.fields import LAYERS
 from ..kernel.conntrack import Conntrack
 from ..report.analysis import FileReport, Options, RowSink, Summary, analyze
-from ..report.writers import FORMATS, ParquetWriter, RowWriter, open_writer
+from ..report.writers import FORMATS, ParquetDatasetWriter, ParquetWriter, RowWriter, open_writer
 from ..verdicts.labels import LABELS, Label
 from ..verdicts.prenat import PreNatCapture
 from .common import Parser, UsageError, add_port_arguments, one_or_more, positive
-from .output import destination, reason, writing
+from .output import destination, directory, reason, writing
 from .summary import ProgressBar, write_summary
 
 if TYPE_CHECKING:
@@ -205,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet writes a file: give -o FILE (or -o - for stdout)")
+    if args.format == "parquet-dataset" and args.output in (None, "-"):
+        raise UsageError("--format parquet-dataset writes a directory: give -o DIRECTORY")
     if args.files.count("-") > 1:
         raise UsageError("standard input (-) can be read once")
     if "-" in args.files and args.jobs > 1:
@@ -220,7 +222,11 @@ def run(args: argparse.Namespace) -> int:
     inputs = [*args.files, args.conntrack, args.before_nat]
     try:
         with ExitStack() as outputs:  # each file takes its name at the end
-            path = outputs.enter_context(destination(args.output, inputs))
+            path = outputs.enter_context(
+                directory(args.output)
+                if args.format == "parquet-dataset"
+                else destination(args.output, inputs)
+            )
             json_path = html_path = None
             if args.summary_json is not None:
                 json_path = outputs.enter_context(destination(args.summary_json, inputs))
@@ -313,6 +319,9 @@ def _open_rows(fmt: str, path: str | None) -> tuple[RowWriter, IO[str] | None]:
     writes through when one was opened here."""
     if fmt == "parquet":
         return ParquetWriter(sys.stdout.buffer if path is None else path), None
+    if fmt == "parquet-dataset":
+        assert path is not None  # run() gave it a directory
+        return ParquetDatasetWriter(path), None
     out = sys.stdout if path is None else open(path, "w", newline="")  # noqa: SIM115
     writer = open_writer(fmt, out, path)
     assert writer is not None  # jsonl and csv have rows
@@ -490,13 +499,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         default="text",
         help="text: the summary only; jsonl, csv, parquet: one row per checksum field "
-        "(the summary then goes to stderr)",
+        "(the summary then goes to stderr); parquet-dataset: the parquet rows as a "
+        "directory of one file per capture (-o DIRECTORY)",
     )
     p.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write rows (or the summary) here, once the run has succeeded; - is standard output",
+        help="write rows (or the summary) here, once the run has succeeded; - is standard "
+        "output; a new or empty directory for parquet-dataset",
     )
     p.add_argument(
         "--all-fields",

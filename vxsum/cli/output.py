@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -27,13 +28,14 @@ __all__ = [
     "PipeClosed",
     "abandon",
     "destination",
+    "directory",
     "mute_stdout",
     "reason",
     "writing",
 ]
 
 _UNFINISHED: set[str] = set()
-"""The temporary files being written, for :func:`abandon`."""
+"""The temporary files and directories being written, for :func:`abandon`."""
 
 
 class OutputError(UsageError):
@@ -76,10 +78,13 @@ def mute_stdout() -> None:
 
 
 def abandon() -> None:
-    """Remove the unfinished output files: a signal is ending the run."""
+    """Remove the unfinished output files and directories: a signal is ending the run."""
     for temp in list(_UNFINISHED):
         with suppress(OSError):
-            os.unlink(temp)
+            if os.path.isdir(temp):
+                shutil.rmtree(temp)
+            else:
+                os.unlink(temp)
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -150,6 +155,44 @@ def destination(target: str | None, inputs: Iterable[str | None] = ()) -> Iterat
     except BaseException:
         with suppress(OSError):
             os.unlink(temp)
+        raise
+    finally:
+        _UNFINISHED.discard(temp)
+
+
+@contextmanager
+def directory(target: str | None) -> Iterator[str]:
+    """The directory to write for ``-o DIR`` (a parquet dataset): a temporary directory
+    beside it, renamed to ``DIR`` when the block ends without an error and removed
+    otherwise. ``DIR`` may exist only as an empty directory (it is replaced): a dataset is
+    never written over or among other files, inputs included."""
+    if target is None or target == "-":
+        raise OutputError("a parquet dataset is a directory: give -o DIRECTORY")
+    found = _stat(target)
+    if found is not None:
+        if not stat.S_ISDIR(found.st_mode):
+            raise OutputError(f"cannot write {target}: not a directory")
+        try:
+            if os.listdir(target):
+                raise OutputError(f"cannot write {target}: directory not empty")
+        except OSError as err:
+            raise OutputError(f"cannot write {target}: {reason(err)}") from None
+    real = os.path.realpath(target)
+    folder, base = os.path.split(real)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".part", dir=folder)
+        os.chmod(temp, 0o777 & ~umask)  # as a new directory gets it, not mkdtemp's 0700
+    except OSError as err:
+        raise OutputError(f"cannot write {target}: {reason(err)}") from None
+    _UNFINISHED.add(temp)
+    try:
+        yield temp
+        with writing(target):
+            os.replace(temp, real)  # a new name, or over the empty directory
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
         raise
     finally:
         _UNFINISHED.discard(temp)

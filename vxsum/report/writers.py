@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import csv
 import json
+import os
 import queue
 import threading
 from collections.abc import Iterable, Sequence
@@ -40,9 +41,17 @@ from .rows import (
     times,
 )
 
-__all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "RowWriter", "open_writer"]
+__all__ = [
+    "FORMATS",
+    "CsvWriter",
+    "JsonlWriter",
+    "ParquetDatasetWriter",
+    "ParquetWriter",
+    "RowWriter",
+    "open_writer",
+]
 
-FORMATS = ("text", "jsonl", "csv", "parquet")
+FORMATS = ("text", "jsonl", "csv", "parquet", "parquet-dataset")
 _NO_CAUSE = b', "confirmed_by": null, "hypothesis": null, "port_before_nat": null'
 
 
@@ -562,6 +571,33 @@ class ParquetWriter:
         self.writer.close()
 
 
+class ParquetDatasetWriter:
+    """A parquet dataset: a directory of one parquet file per capture, ``part-00000.parquet``,
+    ``part-00001.parquet``, ... in the order the files' rows come (a file without rows has
+    none), each of :class:`ParquetWriter`'s schema. ``pyarrow.dataset.dataset(directory)``,
+    ``pyarrow.parquet.read_table(directory)``, DuckDB's ``read_parquet('DIR/*.parquet')``
+    and Spark read it as one table, in that order; a file is a unit of work for them."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.parts = 0
+        self._file: str | None = None
+        self._writer: ParquetWriter | None = None
+
+    def __call__(self, path: str, rows: npt.NDArray[np.void]) -> None:
+        if self._writer is None or path != self._file:
+            self.close()
+            name = os.path.join(self.directory, f"part-{self.parts:05d}.parquet")
+            self._writer, self._file = ParquetWriter(name), path
+            self.parts += 1
+        self._writer(path, rows)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 def open_writer(fmt: str, out: IO[str] | None, target: str | None) -> RowWriter | None:
     """The writer for ``fmt`` (None for text, which shows the summary only); jsonl
     writes to ``out``'s binary buffer."""
@@ -575,4 +611,8 @@ def open_writer(fmt: str, out: IO[str] | None, target: str | None) -> RowWriter 
         if target is None:
             raise ValueError("--format parquet needs -o FILE")
         return ParquetWriter(target)
+    if fmt == "parquet-dataset":
+        if target is None:
+            raise ValueError("--format parquet-dataset needs -o DIRECTORY")
+        return ParquetDatasetWriter(target)
     return None
