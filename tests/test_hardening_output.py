@@ -355,6 +355,46 @@ def test_signal_mid_run_leaves_no_partial_output(
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_mid_run_leaves_no_partial_dataset(
+    sig: signal.Signals, status: int, capture: Path, tmp_path: Path
+) -> None:
+    """``--format parquet-dataset``: the first capture's part is written in the temporary
+    directory when the signal comes; neither it nor the directory is left behind."""
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "out"
+    data = capture.read_bytes()
+    run = subprocess.Popen(
+        [*VXSUM, "analyze", str(capture), "-", "--format", "parquet-dataset", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_as_on_a_terminal,
+    )
+    assert run.stdin is not None and run.stderr is not None
+    stdin = run.stdin
+
+    def feed() -> None:  # a live capture: the header, then records without end
+        with suppress(OSError, ValueError):
+            stdin.write(data)
+            while run.poll() is None:
+                stdin.write(data[24:])
+
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.*.part/part-00000.parquet")):
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        run.send_signal(sig)
+        run.wait(timeout=60)
+    finally:
+        run.kill()
+        with suppress(OSError):
+            stdin.close()
+    assert run.returncode == status, run.stderr.read().decode()
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
 def _fork(then: Callable[[], object]) -> int:
     """The wait status of a forked child that runs ``then`` (and exits 0 if it returns)."""
     child = os.fork()
