@@ -359,8 +359,8 @@ def release_freed_memory() -> None:
     """Hand the heap pages that freed blocks left behind back to the system (glibc's
     ``malloc_trim(0)``; nothing elsewhere). Called once a file has been read: the reading
     thread's blocks and the batches' arrays are gone, and the flow pass that follows would
-    otherwise sit on top of their freed but still resident pages (10^6 distinct flows:
-    about 30 MB less at the peak, and a steadier peak; see docs/reliability.md)."""
+    otherwise sit on top of their freed but still resident pages; called again after the
+    flow pass (10^6 distinct flows: a lower, steadier peak; docs/reliability.md)."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
