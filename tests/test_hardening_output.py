@@ -306,6 +306,43 @@ def _as_on_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _signal_mid_run(
+    capture: Path, args: list[str], started: Callable[[], bool], sig: signal.Signals
+) -> tuple[int, str]:
+    """Run ``vxsum analyze CAPTURE - ARGS`` with standard input a live capture (the
+    header, then records without end), send ``sig`` once ``started()`` holds, and return
+    the exit status and stderr."""
+    data = capture.read_bytes()
+    run = subprocess.Popen(
+        [*VXSUM, "analyze", str(capture), "-", *args],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_as_on_a_terminal,
+    )
+    assert run.stdin is not None and run.stderr is not None
+    stdin = run.stdin
+
+    def feed() -> None:
+        with suppress(OSError, ValueError):
+            stdin.write(data)
+            while run.poll() is None:
+                stdin.write(data[24:])
+
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not started():
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        run.send_signal(sig)
+        run.wait(timeout=60)
+    finally:
+        run.kill()
+        with suppress(OSError):
+            stdin.close()
+    return run.returncode, run.stderr.read().decode()
+
+
 @pytest.mark.parametrize(
     ("sig", "status", "word"),
     [
@@ -321,36 +358,12 @@ def test_signal_mid_run_leaves_no_partial_output(
     read: the signal comes mid-run, with many valid-looking lines in the output."""
     out = tmp_path / "out.jsonl"
     out.write_text("old\n")
-    data = capture.read_bytes()
-    run = subprocess.Popen(
-        [*VXSUM, "analyze", str(capture), "-", "--all-fields", "--format", "jsonl", "-o", str(out)],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=_as_on_a_terminal,
-    )
-    assert run.stdin is not None and run.stderr is not None
-    stdin = run.stdin
 
-    def feed() -> None:  # a live capture: the header, then records without end
-        with suppress(OSError, ValueError):
-            stdin.write(data)
-            while run.poll() is None:
-                stdin.write(data[24:])
+    def started() -> bool:
+        return any(p.stat().st_size > 100_000 for p in tmp_path.glob(".out.jsonl.*.part"))
 
-    threading.Thread(target=feed, daemon=True).start()
-    try:
-        deadline = time.monotonic() + 60
-        while not any(p.stat().st_size > 100_000 for p in tmp_path.glob(".out.jsonl.*.part")):
-            assert run.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        run.send_signal(sig)
-        run.wait(timeout=60)
-    finally:
-        run.kill()
-        with suppress(OSError):
-            stdin.close()
-    err = run.stderr.read().decode()
-    assert (run.returncode, err) == (status, f"vxsum analyze: {word}\n")
+    args = ["--all-fields", "--format", "jsonl", "-o", str(out)]
+    assert _signal_mid_run(capture, args, started, sig) == (status, f"vxsum analyze: {word}\n")
     assert out.read_text() == "old\n"
     assert _leftovers(tmp_path) == []
 
@@ -363,35 +376,13 @@ def test_signal_mid_run_leaves_no_partial_dataset(
     directory when the signal comes; neither it nor the directory is left behind."""
     pytest.importorskip("pyarrow")
     out = tmp_path / "out"
-    data = capture.read_bytes()
-    run = subprocess.Popen(
-        [*VXSUM, "analyze", str(capture), "-", "--format", "parquet-dataset", "-o", str(out)],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=_as_on_a_terminal,
-    )
-    assert run.stdin is not None and run.stderr is not None
-    stdin = run.stdin
 
-    def feed() -> None:  # a live capture: the header, then records without end
-        with suppress(OSError, ValueError):
-            stdin.write(data)
-            while run.poll() is None:
-                stdin.write(data[24:])
+    def started() -> bool:
+        return bool(list(tmp_path.glob(".out.*.part/part-00000.parquet")))
 
-    threading.Thread(target=feed, daemon=True).start()
-    try:
-        deadline = time.monotonic() + 60
-        while not list(tmp_path.glob(".out.*.part/part-00000.parquet")):
-            assert run.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        run.send_signal(sig)
-        run.wait(timeout=60)
-    finally:
-        run.kill()
-        with suppress(OSError):
-            stdin.close()
-    assert run.returncode == status, run.stderr.read().decode()
+    args = ["--format", "parquet-dataset", "-o", str(out)]
+    code, err = _signal_mid_run(capture, args, started, sig)
+    assert code == status, err
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
