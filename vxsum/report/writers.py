@@ -96,13 +96,11 @@ def _gather(table: _Text, index: npt.NDArray[np.intp]) -> _Text:
 def _ipv4_text(column: Addresses, quote: bytes, null: bytes) -> _Text:
     """IPv4 addresses dotted between two ``quote`` bytes, or ``null`` (the zero bytes inside a
     row are dropped when the lines are made)."""
-    dotted, lengths = column.ipv4_bytes()
     q = len(quote)
-    out = np.zeros((len(lengths), 15 + 2 * q), dtype=np.uint8)
-    out[:, q : q + 15] = dotted
+    out, lengths = column.ipv4_bytes(pad=q)
     if q:
         out[:, 0] = out[:, -1] = quote[0]
-    lengths = lengths + 2 * q
+    lengths += 2 * q
     absent = ~column.present
     out[absent] = 0
     if null:
@@ -216,8 +214,8 @@ class _TemplateWriter:
         ]
         named = ("frame", "stored", "expected", "time", "record_offset", "frame")
         numbers: list[npt.NDArray[np.int64] | _Text]
-        numbers = [rows[name][sel].astype(np.int64) for name in named]
-        picked = {name: rows[name][sel] for name in _FLOW_FIELDS}
+        numbers = [np.take(rows[name], sel).astype(np.int64) for name in named]
+        picked = {name: np.take(rows[name], sel, axis=0) for name in _FLOW_FIELDS}
         numbers += [_flow_text(c, self.QUOTE, self.NULL) for c in flow_columns(picked)]
         kind = np.searchsorted(kinds, key[sel])
         blobs, lengths = _format_numbers(templates, kind, numbers, self.NULL)
