@@ -132,13 +132,17 @@ def test_truncated_capture_says_what_was_read_and_what_keep_going_does(
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """The version is said in two places (docs/releasing.md): pyproject.toml, which the
+    installed metadata comes from, and ``vxsum.__version__``; they agree."""
+    import tomllib
     from importlib.metadata import version
 
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out == f"vxsum {vxsum.__version__}\n"
-    assert vxsum.__version__ == version("vxsum") == "0.1.0.dev0"  # pyproject.toml's
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert vxsum.__version__ == version("vxsum") == pyproject["project"]["version"]
 
 
 def test_every_option_has_a_help_text() -> None:
