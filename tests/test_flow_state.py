@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vxsum.testing.captures import flows_capture
-from vxsum.verdicts import LABELS, ROW, Label
+from vxsum.verdicts import LABELS, ROW, Label, stats
 from vxsum.verdicts import flows as flows_module
 from vxsum.verdicts.flows import Groups, Multiset, flow_name
 from vxsum.verdicts.stats import Seen
@@ -105,22 +106,30 @@ def test_multiset_counts_as_a_counter_does(chunks: list[list[int]], fold_at: int
 
 
 @settings(max_examples=150, deadline=None)
-@given(chunks=st.lists(st.lists(st.integers(0, 40), max_size=25), max_size=12))
-def test_seen_is_a_set(chunks: list[list[int]]) -> None:
+@given(
+    chunks=st.lists(st.lists(st.integers(0, 40), max_size=25), max_size=12),
+    small=st.sampled_from([1, 4, 1 << 16]),
+)
+def test_seen_is_a_set(chunks: list[list[int]], small: int) -> None:
     """:class:`Seen` answers "first time?" as a Python set does, for each hash in order,
-    while its sorted levels are merged (they stay sorted, disjoint and few)."""
+    while its sorted levels are merged (they stay sorted, disjoint and few; levels below
+    ``small`` hashes are merged into one: 1 << 16 in use, smaller here so that tests
+    reach several levels)."""
     seen, plain = Seen(), set[int]()
-    for chunk in chunks:
-        got = seen.first(np.array(chunk, np.uint64)).tolist()
-        want = []
-        for h in chunk:
-            want.append(h not in plain)
-            plain.add(h)
-        assert got == want
-        assert len(seen) == len(plain)
-        merged = np.concatenate([np.zeros(0, np.uint64), *seen.levels])
-        assert sorted(merged.tolist()) == sorted(plain)  # disjoint: no hash twice
-        assert all((np.diff(level.astype(np.int64)) > 0).all() for level in seen.levels)
+    with patch.object(stats, "_SMALL_LEVEL", small):
+        for chunk in chunks:
+            got = seen.first(np.array(chunk, np.uint64)).tolist()
+            want = []
+            for h in chunk:
+                want.append(h not in plain)
+                plain.add(h)
+            assert got == want
+            assert len(seen) == len(plain)
+            merged = np.concatenate([np.zeros(0, np.uint64), *seen.levels])
+            assert sorted(merged.tolist()) == sorted(plain)  # disjoint: no hash twice
+            assert all((np.diff(level.astype(np.int64)) > 0).all() for level in seen.levels)
+            assert len(seen.levels) <= max(len(plain), 1).bit_length()  # few
+            assert all(len(level) >= small for level in seen.levels[:-1])  # one small one
 
 
 def _peak_rss(path: Path) -> int:

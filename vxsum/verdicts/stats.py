@@ -218,7 +218,9 @@ NAT (-1: none), evidence and whether it opens its flow and connection."""
 
 class Seen:
     """A set of 64-bit flow hashes as a few sorted arrays (8 bytes a flow; the arrays are
-    merged as they grow, like a binary counter, so there are about log2(flows) of them)."""
+    merged as they grow, like a binary counter, so there are about log2(flows) of them,
+    and the small ones are kept merged into one: each is searched for every batch, and a
+    capture whose batches add few new flows made a dozen of them)."""
 
     def __init__(self) -> None:
         self.levels: list[npt.NDArray[np.uint64]] = []
@@ -237,10 +239,15 @@ class Seen:
         out[first[new]] = True
         if new.any():
             self.levels.append(unique[new])
-            while len(self.levels) > 1 and len(self.levels[-2]) <= 2 * len(self.levels[-1]):
+            while len(self.levels) > 1 and (
+                len(self.levels[-2]) <= max(2 * len(self.levels[-1]), _SMALL_LEVEL)
+            ):
                 last = self.levels.pop()
                 self.levels[-1] = _merge(self.levels[-1], last)
         return out
+
+
+_SMALL_LEVEL = 1 << 16  # hashes (512 KiB): a level this small is merged into the last
 
 
 def _merge(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
