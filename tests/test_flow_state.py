@@ -7,6 +7,7 @@ replace, with folds forced at every size, and measure what a distinct flow costs
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from collections import Counter
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vxsum.report import analysis
 from vxsum.testing.captures import flows_capture
 from vxsum.verdicts import LABELS, ROW, Label, stats
 from vxsum.verdicts import flows as flows_module
@@ -169,3 +171,11 @@ def test_a_million_distinct_flows_stay_under_250_mb(tmp_path: Path) -> None:
     flows_capture(path, 1_000_000)
     peak = _peak_rss(path) / 1e6
     assert peak <= 250, f"{peak:.0f} MB"
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_freed_memory_goes_back_to_the_system_on_glibc() -> None:
+    """The peak bounds above count on ``malloc_trim``, found among the symbols the process
+    has loaded (no ``ldconfig`` run): it answers 1 (memory released) or 0."""
+    trim = analysis._malloc_trim()
+    assert trim is not None and trim(0) in (0, 1)

@@ -20,8 +20,6 @@ is the table of flows with ``nat-stale`` fields or right UDP checksums.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
 import functools
 import math
@@ -349,9 +347,16 @@ def _read(
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS).
+
+    Looked up among the symbols the process has loaded already (``dlopen(NULL)``):
+    ``ctypes.util.find_library`` runs ``ldconfig``, 25 ms of every run here."""
+    import ctypes  # only when a file has been read
+
+    try:
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, TypeError):  # no dlopen(NULL) (Windows)
+        return None
     return trim if callable(trim) else None
 
 
