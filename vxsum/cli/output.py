@@ -161,13 +161,11 @@ def destination(target: str | None, inputs: Iterable[str | None] = ()) -> Iterat
 
 
 @contextmanager
-def directory(target: str | None) -> Iterator[str]:
+def directory(target: str) -> Iterator[str]:
     """The directory to write for ``-o DIR`` (a parquet dataset): a temporary directory
     beside it, renamed to ``DIR`` when the block ends without an error and removed
     otherwise. ``DIR`` may exist only as an empty directory (it is replaced): a dataset is
     never written over or among other files, inputs included."""
-    if target is None or target == "-":
-        raise OutputError("a parquet dataset is a directory: give -o DIRECTORY")
     found = _stat(target)
     if found is not None:
         if not stat.S_ISDIR(found.st_mode):

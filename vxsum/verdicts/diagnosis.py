@@ -125,8 +125,8 @@ class Tally:
         for (label, k), n in pairs:
             self.confirmed[(str(LABELS[label]), names[k])] += n
         names, index = hypothesis_codes(rows)
-        for (_, k), n in _pair_counts(np.zeros(1, np.intp), index[index >= 0], len(names)):
-            self.hypotheses[names[k]] += n
+        counts = np.bincount(index[index >= 0], minlength=len(names)).tolist()
+        self.hypotheses.update({name: n for name, n in zip(names, counts, strict=True) if n})
         outer = rows[(rows["label"] == _CORRUPT) & rows["tunnel"] & (rows["layer"] == _UDP)]
         inner = np.where(outer["inner_at"] < 0, "none", "wrong")
         inner[(outer["inner_at"] >= 0) & (outer["inner_status"] == _GOOD)] = "right"
@@ -151,8 +151,7 @@ class Tally:
 def _pair_counts(
     first: npt.NDArray[np.integer], second: npt.NDArray[np.intp], size: int
 ) -> list[tuple[tuple[int, int], int]]:
-    """How often each (first, second) pair occurs, ``0 <= second < size`` (``first``
-    broadcasts when it has one value)."""
+    """How often each (first, second) pair occurs, ``0 <= second < size``."""
     if not len(second):
         return []
     counts = np.bincount(first.astype(np.int64) * size + second)
